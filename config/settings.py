@@ -1,0 +1,200 @@
+"""The effective settings: TOML file, then environment overrides, checked before any work.
+
+Scheme: every key `section.key` of the file can be overridden by the environment variable
+`PECFLOW_SECTION__KEY` (e.g. `PECFLOW_DATABASE__URL`, `PECFLOW_SMTP__PASSWORD`). Secrets may
+also come from a file (`smtp.password_file`), so they need not sit in the TOML at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+CONFIG_ENV = "PECFLOW_CONFIG"
+DEFAULT_CONFIG_NAME = "pecflow.toml"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message is one line naming the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathsSettings(_Section):
+    data_dir: Path = Path("data")
+    drop_folder: Path = Path("drop")
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr = SecretStr("")
+
+    @field_validator("url")
+    @classmethod
+    def _parseable(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw:
+            try:
+                url = make_url(raw)
+            except Exception as exc:
+                raise ValueError(
+                    "not a database URL (e.g. postgresql+psycopg://u@host/db)"
+                ) from exc
+            if url.get_backend_name() not in {"sqlite", "postgresql"}:
+                raise ValueError("only sqlite and postgresql are supported")
+        return value
+
+
+class ResellerSettings(_Section):
+    name: str = "Visura S.p.A."
+    ibans: list[str] = Field(default_factory=lambda: ["IT60X0542811101000000123456"])
+    postal_account: str = ""
+
+
+class MailSettings(_Section):
+    from_address: str = "amministrazione@visura.it"
+    reply_to: str = ""
+    company_footer: str = "Visura S.p.A. - Lungotevere dei Mellini, 44 - 00193 Roma"
+    ops_address: str = ""
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    password_file: Path | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+    def secret_password(self) -> str:
+        """The password from the file when one is named, else from the value."""
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"smtp.password_file: cannot read ({exc.strerror})") from exc
+        return self.password.get_secret_value()
+
+
+class LimitsSettings(_Section):
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_message_bytes: int = Field(default=60 * 1024 * 1024, ge=1)
+    max_pages: int = Field(default=50, ge=1)
+    parse_timeout_seconds: float = Field(default=30.0, gt=0)
+    parse_memory_mb: int = Field(default=768, ge=64)
+
+
+class CalendarSettings(_Section):
+    timezone: str = "Europe/Rome"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class Settings(BaseSettings):
+    """Every setting pecflow reads; see config/pecflow.example.toml for the commented file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PECFLOW_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    reseller: ResellerSettings = Field(default_factory=ResellerSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init data.
+        return (env_settings, init_settings)
+
+    @property
+    def database_url(self) -> str:
+        url = self.database.url.get_secret_value()
+        return url or f"sqlite:///{self.paths.data_dir / 'pecflow.db'}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.paths.data_dir / "archive"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.calendar.timezone)
+
+
+def _config_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.exists() else None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"]) or "(file)"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown setting"
+    return f"{key}: {message}"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read, merge and validate; relative paths are taken from the config file's folder."""
+    config_path = _config_path(path)
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {config_path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_path} is not valid TOML: {exc}") from exc
+        base = config_path.resolve().parent
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+    paths = settings.paths
+    paths.data_dir = (base / paths.data_dir).resolve()
+    paths.drop_folder = (base / paths.drop_folder).resolve()
+    if settings.smtp.password_file is not None:
+        settings.smtp.password_file = (base / settings.smtp.password_file).resolve()
+    return settings
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets masked, for `pecflow config show`."""
+    data = settings.model_dump(mode="json")
+    data["database"]["url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    data["smtp"]["password"] = "********" if settings.smtp.password.get_secret_value() else ""
+    return data

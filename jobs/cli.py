@@ -1,0 +1,462 @@
+"""The `pecflow` command. Exit codes: 0 ok; 1 the work ran and something in it failed;
+2 the command could not start (usage, settings, schema, not found); 3 an internal error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from config import ConfigError, Settings, load_settings, masked_settings
+from jobs import views
+from jobs.imports import import_orders
+from jobs.run import Runner, RunReport, rerun, run_once
+from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
+from pipeline.store.models import Order, ReviewItem
+
+log = logging.getLogger("pecflow")
+app = typer.Typer(
+    help="pecflow: the unattended back office of a PEC reseller.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+orders_app = typer.Typer(help="Orders from the portal export.", no_args_is_help=True)
+batches_app = typer.Typer(help="Runs and their per-item outcomes.", no_args_is_help=True)
+review_app = typer.Typer(help="What waits for a human decision.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Customer e-mails.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+for sub, name in (
+    (orders_app, "orders"),
+    (batches_app, "batches"),
+    (review_app, "review"),
+    (outbox_app, "outbox"),
+    (db_app, "db"),
+    (config_app, "config"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console(width=None if sys.stdout.isatty() else 200)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now", envvar="PECFLOW_NOW", help="Set the clock (ISO 8601), for tests/replays."
+    ),
+]
+
+
+class UserError(Exception):
+    """Stops the command with one line on stderr and exit code 2."""
+
+
+class _State:
+    config: Path | None = None
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar="PECFLOW_CONFIG", help="The TOML settings file."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    _State.config = config
+    level = logging.DEBUG if verbose else logging.INFO
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(console=Console(stderr=True), show_path=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings(_State.config)
+    except ConfigError as exc:
+        raise UserError(f"config: {exc}") from None
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--now: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UserError("--now: needs a UTC offset, e.g. 2026-11-20T10:00:00+01:00")
+    return parsed
+
+
+@contextmanager
+def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
+    try:
+        opened = open_store(cfg.database_url, dry_run=dry_run)
+    except SchemaOutOfDate as exc:
+        raise UserError(str(exc)) from None
+    except Exception as exc:
+        raise UserError(f"database: cannot connect ({type(exc).__name__})") from None
+    try:
+        yield opened
+    finally:
+        opened.close()
+        opened.engine.dispose()
+
+
+def emit(
+    rows: list[dict[str, Any]] | dict[str, Any],
+    as_json: bool,
+    title: str = "",
+    columns: list[str] | None = None,
+) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    items = rows if isinstance(rows, list) else [rows]
+    if not items:
+        out.print(f"{title}: none" if title else "none")
+        return
+    names = columns or list(items[0].keys())
+    table = Table(title=title or None, show_lines=False)
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for row in items:
+        table.add_row(*("" if row.get(n) is None else str(row.get(n)) for n in names))
+    out.print(table)
+
+
+def _progress(message: str) -> None:
+    log.debug(message)
+
+
+# --- init, config, db -----------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write pecflow.toml.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing pecflow.toml.")] = False,
+) -> None:
+    """Write a commented pecflow.toml, create the data and drop folders and the database."""
+    target = directory / "pecflow.toml"
+    if target.exists() and not force:
+        typer.echo(f"{target} exists: kept (use --force to overwrite)")
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(__file__).parent.parent / "config" / "pecflow.example.toml", target)
+        typer.echo(f"wrote {target}")
+    _State.config = _State.config or target
+    cfg = settings()
+    for folder in (cfg.paths.data_dir, cfg.paths.drop_folder):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _upgrade(cfg)
+
+
+@config_app.command("show")
+def config_show(as_json: JsonOpt = False) -> None:
+    """The effective settings (file + environment), secrets masked."""
+    data = masked_settings(settings())
+    if as_json:
+        emit(data, True)
+        return
+    rows = [
+        {"key": f"{section}.{key}", "value": value}
+        for section, values in data.items()
+        for key, value in values.items()
+    ]
+    emit(rows, False, "settings")
+
+
+def _upgrade(cfg: Settings) -> None:
+    engine = make_engine(cfg.database_url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"database schema: {before or 'empty'} -> {after}"
+        if before != after
+        else f"database schema: already at {after}"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to this version of pecflow (Alembic migrations)."""
+    _upgrade(settings())
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@orders_app.command("import")
+def orders_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines export of the portal.")],
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import orders; bad rows are reported and skipped; exit 1 when any row was rejected."""
+    cfg = settings()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{file}: {exc.strerror}") from None
+    with store(cfg) as st:
+        report = import_orders(st, data, file.name, parse_now(now))
+    if as_json:
+        emit(
+            {
+                "batch": report.batch_id,
+                "counts": report.counts,
+                "errors": [str(e) for e in report.errors],
+            },
+            True,
+        )
+    else:
+        for error in report.errors:
+            typer.echo(f"rejected: {error}", err=True)
+        counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "no rows"
+        typer.echo(f"batch {report.batch_id}: {counts}")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@orders_app.command("list")
+def orders_list(
+    state: Annotated[str | None, typer.Option(help="Only orders in this state.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Orders with their state (and the label the portal shows)."""
+    with store(settings()) as st, st.unit() as session:
+        emit(
+            views.list_orders(session, state),
+            as_json,
+            "orders",
+            ["code", "type", "customer", "payment_method", "total", "state", "label"],
+        )
+
+
+def _order_id(code: str) -> int:
+    digits = code.upper().removeprefix("LM")
+    if not (digits.isdigit() and len(digits) == 7):
+        raise UserError(f"not an order code: {code!r} (expected LM + 7 digits)")
+    return int(digits)
+
+
+@orders_app.command("show")
+def orders_show(
+    code: Annotated[str, typer.Argument(help="LM1234567")], as_json: JsonOpt = False
+) -> None:
+    """One order and its whole story: events, payments, documents, e-mails."""
+    with store(settings()) as st, st.unit() as session:
+        order = session.get(Order, _order_id(code))
+        if order is None:
+            raise UserError(f"no order {code}")
+        story = views.order_story(session, order)
+    if as_json:
+        emit(story, True)
+        return
+    events = story.pop("story")
+    emit([{"field": k, "value": v} for k, v in story.items()], False, code.upper())
+    emit(events, False, "story")
+
+
+# --- run and batches ------------------------------------------------------------------------
+
+
+def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
+    with st.unit() as session:
+        messages = views.message_rows(session, report.message_ids)
+        items = views.batch_items(session, report.batch_id)
+        touched = sorted(
+            {int(i["order"][2:]) for i in items if i["order"]}
+            | {int(code[2:]) for i in items for code in _codes(i["detail"])}
+        )
+        orders = views.list_orders(session, ids=touched)
+    data = {
+        "batch": report.batch_id,
+        "status": report.status,
+        "dry_run": report.dry_run,
+        "counts": report.counts,
+        "messages": messages,
+        "orders": orders,
+        "items": items,
+    }
+    if as_json:
+        emit(data, True)
+        return
+    emit(
+        messages,
+        False,
+        f"messages (batch {report.batch_id})",
+        ["id", "ref", "received_at", "outcome", "reason"],
+    )
+    emit(orders, False, "orders touched", ["code", "customer", "total", "state", "label"])
+    emails = [i for i in items if i["type"] == "email"]
+    emit(emails, False, "e-mails", ["ref", "outcome", "detail"])
+    dry = " (dry run: nothing was kept)" if report.dry_run else ""
+    counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "nothing to do"
+    typer.echo(f"batch {report.batch_id} {report.status}: {counts}{dry}")
+
+
+def _codes(detail: str | None) -> list[str]:
+    from parsers.codes import find_order_codes
+
+    return find_order_codes(detail or "")
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over the sources, then exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; keep nothing.")
+    ] = False,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Poll the drop folder, process what arrived, send the outbox; exit 1 if any item failed."""
+    if not once:
+        raise UserError("only `run --once` exists for now; the scheduler runs it periodically")
+    cfg = settings()
+    with store(cfg, dry_run) as st:
+        report = run_once(Runner(st, cfg, parse_now(now), progress=_progress))
+        _print_report(st, report, as_json)
+    if report.status != "succeeded":
+        raise typer.Exit(1)
+
+
+@batches_app.command("list")
+def batches_list(as_json: JsonOpt = False) -> None:
+    """The latest batches, newest first."""
+    with store(settings()) as st, st.unit() as session:
+        emit(views.list_batches(session), as_json, "batches")
+
+
+@batches_app.command("show")
+def batches_show(batch_id: int, as_json: JsonOpt = False) -> None:
+    """One batch and the outcome of each of its items."""
+    with store(settings()) as st, st.unit() as session:
+        rows = views.list_batches(session, limit=10**9)
+        batch = next((b for b in rows if b["id"] == batch_id), None)
+        if batch is None:
+            raise UserError(f"no batch {batch_id}")
+        items = views.batch_items(session, batch_id)
+    if as_json:
+        emit({**batch, "items": items}, True)
+        return
+    emit(batch, False, f"batch {batch_id}")
+    emit(items, False, "items")
+
+
+@batches_app.command("rerun")
+def batches_rerun(
+    batch_id: int,
+    failed_only: Annotated[
+        bool, typer.Option("--failed-only", help="Only the failed items.")
+    ] = False,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retry what a batch left failed or unfinished, as a new batch linked to it."""
+    cfg = settings()
+    with store(cfg) as st:
+        try:
+            report = rerun(
+                Runner(st, cfg, parse_now(now), actor="ops", progress=_progress),
+                batch_id,
+                failed_only=failed_only,
+            )
+        except LookupError as exc:
+            raise UserError(str(exc)) from None
+        _print_report(st, report, as_json)
+    if report.status != "succeeded":
+        raise typer.Exit(1)
+
+
+# --- review and outbox ----------------------------------------------------------------------
+
+
+@review_app.command("list")
+def review_list(
+    all_items: Annotated[bool, typer.Option("--all", help="Include resolved items.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Items waiting for a human, oldest first."""
+    with store(settings()) as st, st.unit() as session:
+        emit(
+            views.list_reviews(session, all_items),
+            as_json,
+            "review",
+            ["id", "reason", "status", "proposed_order", "detail", "created_at"],
+        )
+
+
+@review_app.command("show")
+def review_show(item_id: int, as_json: JsonOpt = False) -> None:
+    """One review item with the message, payment facts and document behind it."""
+    with store(settings()) as st, st.unit() as session:
+        item = session.get(ReviewItem, item_id)
+        if item is None:
+            raise UserError(f"no review item {item_id}")
+        detail = views.review_detail(session, item)
+    if as_json:
+        emit(detail, True)
+        return
+    emit([{"field": k, "value": v} for k, v in detail.items()], False, f"review item {item_id}")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Customer e-mails and whether they were sent."""
+    with store(settings()) as st, st.unit() as session:
+        emit(
+            views.list_outbox(session, status),
+            as_json,
+            "outbox",
+            ["id", "kind", "order", "to", "status", "attempts", "sent_at", "last_error"],
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"pecflow: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("pecflow: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        log.debug("internal error", exc_info=True)
+        typer.echo(
+            f"pecflow: internal error: {type(exc).__name__} (run with -v for details)", err=True
+        )
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,256 @@
+"""`pecflow run --once`: poll the sources, process what arrived, send the outbox, as one batch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from config import Settings
+from mailer.drop_folder import list_drop_folder
+from mailer.smtp_sender import send_pending
+from pipeline.archive import Archive, DryRunArchive
+from pipeline.batches import FAILED, finish_batch, record_item, start_batch
+from pipeline.ingest import ingest_file
+from pipeline.orders import Actor
+from pipeline.process import process_message
+from pipeline.store.db import Store
+from pipeline.store.models import Batch, BatchItem, Message, OutboxMessage
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+RETRYABLE = ("received", FAILED)
+
+
+@dataclass
+class RunReport:
+    batch_id: int
+    status: str
+    counts: dict[str, int]
+    message_ids: list[int] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def _no_progress(_: str) -> None:
+    return None
+
+
+class Runner:
+    """One batch: ingest, process, send. Every item gets an outcome; none stops the others."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        now: datetime,
+        actor: str = "system",
+        progress: Progress = _no_progress,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.now = now
+        self.progress = progress
+        self.archive: Archive = (DryRunArchive if store.dry_run else Archive)(settings.archive_dir)
+        self.actor_name = actor
+        self.batch_id = 0
+
+    def start(self, kind: str, parent_id: int | None = None) -> None:
+        with self.store.unit() as session:
+            self.batch_id = start_batch(session, kind, self.actor_name, self.now, parent_id).id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_name, self.batch_id)
+
+    def poll_drop_folder(self) -> None:
+        folder = self.settings.paths.drop_folder
+        for dropped in list_drop_folder(folder, self.now):
+            self.progress(f"ingest {dropped.path.name}")
+            try:
+                ingest_file(
+                    self.store,
+                    self.archive,
+                    source="drop",
+                    source_id=dropped.source_id,
+                    path=dropped.path,
+                    raw_format=dropped.raw_format,
+                    received_at=dropped.received_at,
+                    batch_id=self.batch_id,
+                    now=self.now,
+                )
+            except Exception as exc:  # the file stays in the folder for the next run
+                log.error(
+                    "drop folder: cannot ingest %s: %s", dropped.path.name, type(exc).__name__
+                )
+                with self.store.unit() as session:
+                    record_item(
+                        session,
+                        self.batch_id,
+                        "file",
+                        dropped.path.name,
+                        FAILED,
+                        self.now,
+                        detail=f"{type(exc).__name__}: {exc}",
+                    )
+                continue
+            if not self.store.dry_run:
+                dropped.path.unlink(missing_ok=True)
+
+    def pending_messages(self) -> list[int]:
+        with self.store.unit() as session:
+            return list(
+                session.scalars(
+                    select(Message.id).where(Message.outcome == "received").order_by(Message.id)
+                )
+            )
+
+    def process(self, message_ids: Iterable[int], *, skip_final: bool = False) -> None:
+        for message_id in message_ids:
+            self.progress(f"process message {message_id}")
+            try:
+                self._process_one(message_id, skip_final)
+            except Exception as exc:
+                log.error("message %s failed: %s", message_id, type(exc).__name__)
+                detail = f"{type(exc).__name__}: {str(exc)[:500]}"
+                with self.store.unit() as session:
+                    message = session.get_one(Message, message_id)
+                    message.outcome, message.reason = FAILED, detail
+                    record_item(
+                        session,
+                        self.batch_id,
+                        "message",
+                        message.source_id,
+                        FAILED,
+                        self.now,
+                        detail=detail,
+                        message_id=message_id,
+                    )
+
+    def _process_one(self, message_id: int, skip_final: bool) -> None:
+        with self.store.unit() as session:
+            message = session.get_one(Message, message_id, with_for_update=True)
+            if message.outcome not in RETRYABLE:
+                if skip_final:
+                    record_item(
+                        session,
+                        self.batch_id,
+                        "message",
+                        message.source_id,
+                        "skipped",
+                        self.now,
+                        detail=f"already {message.outcome}",
+                        message_id=message_id,
+                    )
+                return
+            result = process_message(
+                session, message, self.archive, self.settings, self.actor, self.now
+            )
+            detail = result.reason
+            if result.orders:
+                codes = ", ".join(f"LM{o:07d}" for o in result.orders)
+                detail = f"confirmed {codes}" + (f"; {detail}" if detail else "")
+            record_item(
+                session,
+                self.batch_id,
+                "message",
+                message.source_id,
+                result.outcome,
+                self.now,
+                detail=detail,
+                message_id=message_id,
+            )
+            log.info("message %s: %s", message_id, result.outcome)
+
+    def send(self) -> None:
+        if self.store.dry_run:
+            with self.store.unit() as session:
+                for row in session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.status == "pending")
+                ):
+                    record_item(
+                        session,
+                        self.batch_id,
+                        "email",
+                        row.idempotency_key,
+                        "would_send",
+                        self.now,
+                        outbox_id=row.id,
+                        order_id=row.order_id,
+                    )
+            return
+        self.progress("send the outbox")
+        for result in send_pending(self.store, self.settings, self.now):
+            outcome = FAILED if result.outcome in ("failed", "retry") else result.outcome
+            with self.store.unit() as session:
+                row = session.get_one(OutboxMessage, result.outbox_id)
+                record_item(
+                    session,
+                    self.batch_id,
+                    "email",
+                    row.idempotency_key,
+                    outcome,
+                    self.now,
+                    detail=result.detail,
+                    outbox_id=row.id,
+                    order_id=row.order_id,
+                )
+
+    def finish(self, error: str | None = None) -> RunReport:
+        with self.store.unit() as session:
+            batch = finish_batch(session, self.batch_id, self.now, error)
+            ids = sorted({i.message_id for i in batch.items if i.message_id is not None})
+            return RunReport(batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run)
+
+
+def run_once(runner: Runner) -> RunReport:
+    runner.start("run")
+    try:
+        runner.poll_drop_folder()
+        runner.process(runner.pending_messages())
+        runner.send()
+    except Exception as exc:
+        log.error("run stopped: %s", type(exc).__name__)
+        return runner.finish(f"{type(exc).__name__}: {exc}")
+    return runner.finish()
+
+
+def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
+    """Retry what a batch left failed (or unfinished) as a new batch linked to it."""
+    with runner.store.unit() as session:
+        old = session.get(Batch, batch_id)
+        if old is None:
+            raise LookupError(f"no batch {batch_id}")
+        items = list(session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id)))
+    runner.start(old.kind, parent_id=batch_id)
+    try:
+        message_ids = [
+            i.message_id
+            for i in items
+            if i.item_type == "message"
+            and i.message_id
+            and (i.outcome == FAILED or not failed_only)
+        ]
+        runner.process(dict.fromkeys(message_ids), skip_final=not failed_only)
+        if any(i.item_type == "file" and i.outcome == FAILED for i in items):
+            runner.poll_drop_folder()
+            runner.process(runner.pending_messages())
+        email_ids = [
+            i.outbox_id
+            for i in items
+            if i.item_type == "email" and i.outbox_id and i.outcome == FAILED
+        ]
+        if email_ids:
+            with runner.store.unit() as session:
+                for row in session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_(email_ids))
+                ):
+                    if row.status != "sent":
+                        row.attempts = 0 if row.status == "failed" else row.attempts
+                        row.status, row.next_attempt_at = "pending", None
+        runner.send()
+    except Exception as exc:
+        return runner.finish(f"{type(exc).__name__}: {exc}")
+    return runner.finish()

@@ -1,0 +1,225 @@
+"""What ops look at: rows as plain dicts, the same for tables and --json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.states import OrderState
+from pipeline.store.models import (
+    Batch,
+    BatchItem,
+    Document,
+    Message,
+    Order,
+    OrderEvent,
+    OutboxMessage,
+    Payment,
+    PaymentOrder,
+    ReviewItem,
+)
+
+Row = dict[str, Any]
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def order_row(order: Order) -> Row:
+    return {
+        "code": order.code,
+        "type": order.order_type,
+        "product": order.product,
+        "customer": " ".join(filter(None, (order.last_name, order.first_name))) or order.email,
+        "payment_method": order.payment_method,
+        "total": str(order.total_amount),
+        "payment_status": order.payment_status,
+        "state": order.state,
+        "label": OrderState(order.state).label,
+        "updated_at": _iso(order.updated_at),
+    }
+
+
+def list_orders(
+    session: Session, state: str | None = None, ids: list[int] | None = None
+) -> list[Row]:
+    query = select(Order).order_by(Order.id)
+    if state:
+        query = query.where(Order.state == state)
+    if ids is not None:
+        query = query.where(Order.id.in_(ids))
+    return [order_row(o) for o in session.scalars(query)]
+
+
+def order_story(session: Session, order: Order) -> Row:
+    """The order and everything that happened to it, in time order."""
+    story: list[Row] = []
+    for event in session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)):
+        story.append(
+            {
+                "at": _iso(event.at),
+                "what": "state",
+                "detail": f"{event.from_state or '-'} -> {event.to_state}: {event.cause}",
+                "actor": event.actor,
+                "batch": event.batch_id,
+            }
+        )
+    for payment in session.scalars(
+        select(Payment).join(PaymentOrder).where(PaymentOrder.order_id == order.id)
+    ):
+        story.append(
+            {
+                "at": _iso(payment.decided_at or payment.received_at),
+                "what": "payment",
+                "detail": f"payment {payment.id}: {payment.amount} EUR, {payment.status}",
+                "actor": "system",
+                "batch": None,
+            }
+        )
+    for document in session.scalars(select(Document).where(Document.order_id == order.id)):
+        story.append(
+            {
+                "at": _iso(document.message.received_at),
+                "what": "document",
+                "detail": f"{document.kind} ({document.media_type}, message {document.message_id})",
+                "actor": "system",
+                "batch": None,
+            }
+        )
+    for mail in session.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order.id)):
+        story.append(
+            {
+                "at": _iso(mail.sent_at or mail.created_at),
+                "what": "e-mail",
+                "detail": f"{mail.kind} to {mail.to_address}: {mail.status}",
+                "actor": "system",
+                "batch": mail.batch_id,
+            }
+        )
+    story.sort(key=lambda row: row["at"] or "")
+    return {**order_row(order), "mailbox": order.mailbox, "email": order.email, "story": story}
+
+
+def batch_row(batch: Batch) -> Row:
+    return {
+        "id": batch.id,
+        "kind": batch.kind,
+        "status": batch.status,
+        "started_at": _iso(batch.started_at),
+        "ended_at": _iso(batch.ended_at),
+        "parent": batch.parent_id,
+        "counts": batch.counts,
+        "error": batch.error,
+    }
+
+
+def list_batches(session: Session, limit: int = 50) -> list[Row]:
+    query = select(Batch).order_by(Batch.id.desc()).limit(limit)
+    return [batch_row(b) for b in session.scalars(query)]
+
+
+def batch_items(session: Session, batch_id: int) -> list[Row]:
+    query = select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.id)
+    return [
+        {
+            "type": i.item_type,
+            "ref": i.item_ref,
+            "outcome": i.outcome,
+            "detail": i.detail,
+            "message": i.message_id,
+            "order": f"LM{i.order_id:07d}" if i.order_id else None,
+        }
+        for i in session.scalars(query)
+    ]
+
+
+def message_rows(session: Session, ids: list[int]) -> list[Row]:
+    query = select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+    return [
+        {
+            "id": m.id,
+            "source": m.source,
+            "ref": m.source_id.rpartition("@")[0] or m.source_id,
+            "received_at": _iso(m.received_at),
+            "outcome": m.outcome,
+            "reason": m.reason,
+        }
+        for m in session.scalars(query)
+    ]
+
+
+def review_row(item: ReviewItem) -> Row:
+    return {
+        "id": item.id,
+        "reason": item.reason,
+        "status": item.status,
+        "detail": item.detail,
+        "message": item.message_id,
+        "document": item.document_id,
+        "payment": item.payment_id,
+        "proposed_order": f"LM{item.proposed_order_id:07d}" if item.proposed_order_id else None,
+        "created_at": _iso(item.created_at),
+    }
+
+
+def list_reviews(session: Session, include_closed: bool = False) -> list[Row]:
+    query = select(ReviewItem).order_by(ReviewItem.id)
+    if not include_closed:
+        query = query.where(ReviewItem.status == "open")
+    return [review_row(i) for i in session.scalars(query)]
+
+
+def review_detail(session: Session, item: ReviewItem) -> Row:
+    row = review_row(item)
+    if item.message_id:
+        message = session.get_one(Message, item.message_id)
+        row["message_subject"] = message.subject
+        row["message_sender"] = message.sender
+        row["received_at"] = _iso(message.received_at)
+    if item.payment_id:
+        payment = session.get_one(Payment, item.payment_id)
+        row["payment_facts"] = {
+            "amount": str(payment.amount) if payment.amount else None,
+            "codes": payment.codes,
+            "payer": payment.payer,
+            "iban": payment.iban,
+            "cro": payment.cro,
+            "trn": payment.trn,
+            "causale": payment.causale,
+        }
+    if item.document_id:
+        document = session.get_one(Document, item.document_id)
+        row["document"] = {
+            "id": document.id,
+            "kind": document.kind,
+            "status": document.status,
+            "media_type": document.media_type,
+            "filename": document.filename,
+            "sha256": document.sha256,
+            "reason": document.reason,
+        }
+    return row
+
+
+def outbox_row(row: OutboxMessage) -> Row:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "order": f"LM{row.order_id:07d}" if row.order_id else None,
+        "to": row.to_address,
+        "status": row.status,
+        "attempts": row.attempts,
+        "created_at": _iso(row.created_at),
+        "sent_at": _iso(row.sent_at),
+        "last_error": row.last_error,
+    }
+
+
+def list_outbox(session: Session, status: str | None = None) -> list[Row]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return [outbox_row(r) for r in session.scalars(query)]

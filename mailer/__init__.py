@@ -1,0 +1,1 @@
+"""Mail at the edges: the drop-folder source, templates, and SMTP sending."""

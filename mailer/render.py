@@ -1,0 +1,42 @@
+"""Customer e-mails from Jinja2 templates: subject, plain text and escaped HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pipeline.money import format_eur
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("mailer", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["eur"] = format_eur
+    return env
+
+
+def render(kind: str, context: dict[str, Any]) -> RenderedEmail:
+    env = _environment()
+    subject = env.get_template(f"{kind}.subject.j2").render(context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=env.get_template(f"{kind}.txt.j2").render(context),
+        html=env.get_template(f"{kind}.html.j2").render(context),
+    )

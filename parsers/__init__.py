@@ -1,0 +1,1 @@
+"""Untrusted input: every function here expects hostile bytes and answers with facts or a reason."""

@@ -1,0 +1,212 @@
+"""A raw message as content: subject, sender, body text and attachments, PEC envelopes opened.
+
+Nothing here trusts the message: broken charsets fall back, names are cleaned for display
+only (files are stored by content hash, never by the sender's name), nesting is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import parseaddr
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from parsers.sniff import sniff
+
+MAX_DEPTH = 3  # forwarded messages opened inside one another
+MAX_NESTING = 30  # multipart levels, against hostile nesting
+MAX_PARTS = 500
+PEC_RECEIPTS = frozenset(
+    {
+        "accettazione",
+        "non-accettazione",
+        "presa-in-carico",
+        "avvenuta-consegna",
+        "errore-consegna",
+        "preavviso-errore-consegna",
+        "rilevazione-virus",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    index: int
+    filename: str | None
+    declared_type: str
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    message_id: str | None
+    subject: str
+    sender: str | None
+    body_text: str
+    attachments: list[Attachment] = field(default_factory=list)
+    pec_receipt: str | None = None
+    pec: dict[str, str] = field(default_factory=dict)
+
+
+def decode_text(value: str | None) -> str:
+    """An RFC 2047 header as text; a broken one as its raw characters."""
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(value)))
+    except (LookupError, UnicodeError, ValueError):
+        return str(value)
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A display name with no path, no control characters, at most 200 characters."""
+    if not name:
+        return None
+    name = unicodedata.normalize("NFC", decode_text(name))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _CONTROL.sub("", name).strip().lstrip(".")
+    return name[:200] or None
+
+
+def part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def _html_to_text(html: str) -> str:
+    html = re.sub(r"(?is)<(script|style).*?</\1>", " ", html)
+    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+class _Walker:
+    """Collects body text and attachments across nested messages, numbering parts in order."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.parts = 0
+
+    def walk(self, part: Message, depth: int, nesting: int = 0) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS or nesting > MAX_NESTING:
+            return
+        content_type = part.get_content_type()
+        filename = safe_filename(part.get_filename())
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            if depth < MAX_DEPTH and isinstance(inner, list) and isinstance(inner[0], Message):
+                self.walk(inner[0], depth + 1, nesting + 1)
+            else:
+                self._attach(part, filename, content_type)
+        elif part.is_multipart():
+            for sub in part.get_payload():
+                if isinstance(sub, Message):
+                    self.walk(sub, depth, nesting + 1)
+        elif filename or "attachment" in (part.get("Content-Disposition") or "").lower():
+            self._attach(part, filename, content_type)
+        elif content_type == "text/plain":
+            self.texts.append(part_text(part))
+        elif content_type == "text/html":
+            self.html.append(_html_to_text(part_text(part)))
+        else:
+            self._attach(part, filename, content_type)
+
+    def _attach(self, part: Message, filename: str | None, declared: str) -> None:
+        if isinstance(part.get_payload(), list):  # a message kept whole past the depth bound
+            data = part.as_bytes()
+        else:
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+        self.attachments.append(
+            Attachment(len(self.attachments), filename, declared, sniff(data, declared), data)
+        )
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.texts) if self.texts else "\n".join(self.html)
+
+
+def _pec_facts(envelope: Message) -> dict[str, str]:
+    for part in envelope.walk():
+        if (part.get_filename() or "").lower() != "daticert.xml":
+            continue
+        raw = part.get_payload(decode=True)
+        if not isinstance(raw, bytes) or len(raw) > 65536:
+            return {}
+        try:
+            root = ElementTree.fromstring(raw)
+        except (ElementTree.ParseError, DefusedXmlException):
+            return {}
+        facts = {
+            "certified_sender": root.findtext(".//mittente"),
+            "provider": root.findtext(".//gestore-emittente"),
+            "identifier": root.findtext(".//identificativo"),
+            "msgid": root.findtext(".//msgid"),
+            "date": " ".join(
+                filter(None, (root.findtext(".//data/giorno"), root.findtext(".//data/ora")))
+            ),
+        }
+        return {key: value.strip() for key, value in facts.items() if value}
+    return {}
+
+
+def _postacert(envelope: Message) -> Message | None:
+    for part in envelope.walk():
+        if part.get_content_type() == "message/rfc822" and (
+            (part.get_filename() or "").lower() == "postacert.eml"
+        ):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return inner[0]
+    return None
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    envelope = message_from_bytes(raw)
+    receipt = (envelope.get("X-Ricevuta") or "").strip().lower() or None
+    content, pec = envelope, {}
+    if (envelope.get("X-Trasporto") or "").strip().lower() == "posta-certificata":
+        pec = _pec_facts(envelope)
+        content = _postacert(envelope) or envelope
+    walker = _Walker()
+    if receipt is None:
+        walker.walk(content, 0)
+    sender = parseaddr(decode_text(content.get("From")))[1] or None
+    message_id = (envelope.get("Message-ID") or "").strip() or None
+    return ParsedMessage(
+        message_id=message_id,
+        subject=decode_text(content.get("Subject")),
+        sender=sender,
+        body_text=walker.body,
+        attachments=walker.attachments,
+        pec_receipt=receipt,
+        pec=pec,
+    )
+
+
+def bare_file(data: bytes) -> ParsedMessage:
+    """A file an admin dropped without a message around it: one attachment, nothing else."""
+    media = sniff(data)
+    return ParsedMessage(
+        message_id=None,
+        subject="",
+        sender=None,
+        body_text="",
+        attachments=[Attachment(0, None, media, media, data)],
+    )

@@ -1,0 +1,31 @@
+"""The real type of a part, from its first bytes: names and declared types are the sender's word."""
+
+from __future__ import annotations
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"GIF8", "image/gif"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"MZ", "application/x-msdownload"),
+    (b"\x78\x9f\x3e\x22", "application/ms-tnef"),
+)
+
+
+def sniff(data: bytes, declared: str | None = None) -> str:
+    head = data[:1024]
+    for magic, media_type in _MAGIC:
+        if head.startswith(magic):
+            return media_type
+    # Some producers put junk before the PDF header; readers accept it within the first 1 KiB.
+    if b"%PDF-" in head:
+        return "application/pdf"
+    if declared and declared.startswith("text/"):
+        return declared
+    if not data:
+        return "application/x-empty"
+    return "application/octet-stream"

@@ -1,0 +1,1 @@
+"""The domain: orders, payments, documents, states, matching, batches."""

@@ -1,0 +1,72 @@
+"""Raw bytes kept by content hash: write-once, readable by the service user only."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+
+
+class Archive:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, data: bytes) -> str:
+        return self.put_stream(io.BytesIO(data))[0]
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        """Store a file of any size without holding it in memory; returns hash and size."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            self._publish(Path(tmp), sha)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return sha, size
+
+    def get(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()
+
+    def _publish(self, tmp: Path, sha: str) -> None:
+        # A hard link never replaces an existing file: what is archived stays as it was.
+        final = self.path(sha)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(tmp, 0o400)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, final)
+
+
+class DryRunArchive(Archive):
+    """Reads the real archive, keeps new bytes in memory: a dry run writes nothing to disk."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._new: dict[str, bytes] = {}
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        data = stream.read()
+        sha = hashlib.sha256(data).hexdigest()
+        self._new[sha] = data
+        return sha, len(data)
+
+    def get(self, sha256: str) -> bytes:
+        return self._new[sha256] if sha256 in self._new else super().get(sha256)

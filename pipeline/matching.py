@@ -1,0 +1,107 @@
+"""Which orders a receipt pays, or why a human must decide: pure, no I/O.
+
+A wrong match confirms a stranger's payment, so every rule here errs towards review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from parsers.codes import order_id
+from pipeline.states import OrderState
+
+
+class ReviewReason(StrEnum):
+    NO_CODE = "no_code"
+    UNKNOWN_CODE = "unknown_code"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    NO_AMOUNT = "no_amount"
+    CODE_CONFLICT = "code_conflict"
+    ALREADY_PAID = "already_paid"
+    WRONG_BENEFICIARY = "wrong_beneficiary"
+    DUPLICATE = "duplicate"
+    UNREADABLE = "unreadable"
+    NO_DOCUMENT = "no_document"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """What matching may know of an order."""
+
+    id: int
+    state: OrderState
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one receipt and the message around it say."""
+
+    receipt_codes: list[str]
+    message_codes: list[str]
+    amount: Decimal | None
+    amount_candidates: list[Decimal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    allocations: dict[int, Decimal]
+
+
+@dataclass(frozen=True)
+class Review:
+    reason: ReviewReason
+    detail: str
+    proposed_order_id: int | None = None
+
+
+Decision = Confirm | Review
+
+
+def payment_fingerprint(cro: str | None, trn: str | None, document_sha256: str) -> str:
+    """The same transfer seen twice has one fingerprint: the bank's reference, else the bytes."""
+    reference = (trn or cro or "").upper()
+    basis = f"ref:{reference}" if reference else f"doc:{document_sha256}"
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
+    """Confirm only one awaiting order with the exact total, or several with the exact sum."""
+    codes = evidence.receipt_codes or evidence.message_codes
+    if evidence.receipt_codes and not set(evidence.message_codes) <= set(evidence.receipt_codes):
+        return Review(
+            ReviewReason.CODE_CONFLICT,
+            f"the message names {', '.join(evidence.message_codes)}, "
+            f"the receipt {', '.join(evidence.receipt_codes)}",
+        )
+    if not codes:
+        return Review(ReviewReason.NO_CODE, "no LM order code on the receipt nor in the message")
+    unknown = [code for code in codes if order_id(code) not in orders]
+    if unknown:
+        return Review(ReviewReason.UNKNOWN_CODE, f"no order {', '.join(unknown)}")
+    named = [orders[order_id(code)] for code in codes]
+    settled = [o for o in named if o.state is not OrderState.AWAITING_PAYMENT]
+    if settled:
+        first = settled[0]
+        return Review(
+            ReviewReason.ALREADY_PAID,
+            f"LM{first.id:07d} is {first.state.value}, not awaiting payment",
+            first.id,
+        )
+    proposed = named[0].id if len(named) == 1 else None
+    if evidence.amount is None:
+        seen = ", ".join(str(c) for c in evidence.amount_candidates) or "none"
+        return Review(
+            ReviewReason.NO_AMOUNT, f"no unambiguous amount (amounts seen: {seen})", proposed
+        )
+    expected = sum((o.total for o in named), Decimal("0"))
+    if evidence.amount != expected:
+        return Review(
+            ReviewReason.AMOUNT_MISMATCH,
+            f"paid {evidence.amount}, the order total is {expected}",
+            proposed,
+        )
+    return Confirm({o.id: o.total for o in named})

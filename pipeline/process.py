@@ -1,0 +1,305 @@
+"""One archived message through parse -> match -> decide, written as a single unit of work."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from parsers.classify import DocumentKind, classify_text
+from parsers.codes import find_order_codes, order_id
+from parsers.documents import QUARANTINED, READ, UNREADABLE, ParseLimits, read_attachment
+from parsers.facts import extract_payment_facts
+from parsers.mime import Attachment, ParsedMessage, bare_file, parse_message
+from parsers.sandbox import Limits, Rejected, run_limited
+from pipeline.archive import Archive
+from pipeline.matching import (
+    Confirm,
+    Evidence,
+    OrderView,
+    Review,
+    ReviewReason,
+    decide,
+    payment_fingerprint,
+)
+from pipeline.orders import Actor, change_state
+from pipeline.outbox import enqueue
+from pipeline.states import OrderState
+from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder, ReviewItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    reason: str | None = None
+    orders: list[int] = field(default_factory=list)
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    limits = settings.limits
+    sandbox = Limits(limits.parse_timeout_seconds, limits.parse_memory_mb * 1024 * 1024)
+    return ParseLimits(limits.max_attachment_bytes, limits.max_pages, sandbox)
+
+
+def _parse(raw: bytes, raw_format: str, limits: ParseLimits) -> ParsedMessage:
+    if raw_format == "file":
+        return bare_file(raw)
+    return run_limited(parse_message, (raw,), limits.sandbox)
+
+
+def process_message(
+    session: Session,
+    message: Message,
+    archive: Archive,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+) -> Outcome:
+    """Decide what one message means and write all of it; the caller owns the transaction."""
+    limits = parse_limits(settings)
+    if message.size > settings.limits.max_message_bytes:
+        return _finish(
+            message, Outcome("quarantined", f"message too large ({message.size} bytes)"), now
+        )
+    try:
+        parsed = _parse(archive.get(message.sha256), message.raw_format, limits)
+    except Rejected as exc:
+        return _finish(message, Outcome("quarantined", f"unreadable message: {exc.reason}"), now)
+    message.message_id_header = parsed.message_id[:998] if parsed.message_id else None
+    message.subject = parsed.subject[:2000] or None
+    message.sender = parsed.sender[:998] if parsed.sender else None
+    if parsed.pec:
+        message.facts = {**message.facts, "pec": parsed.pec}
+    if parsed.pec_receipt:
+        return _finish(
+            message, Outcome("ignored", f"PEC service receipt: {parsed.pec_receipt}"), now
+        )
+    run = _Run(session, message, archive, settings, actor, now)
+    return _finish(message, run.handle(parsed, limits), now)
+
+
+def _finish(message: Message, outcome: Outcome, now: datetime) -> Outcome:
+    message.outcome = outcome.outcome
+    message.reason = outcome.reason
+    message.processed_at = now
+    return outcome
+
+
+class _Run:
+    """The writes for one message; kept together so each rule has one place."""
+
+    def __init__(
+        self,
+        session: Session,
+        message: Message,
+        archive: Archive,
+        settings: Settings,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.message = message
+        self.archive = archive
+        self.settings = settings
+        self.actor = actor
+        self.now = now
+        self.reviews: list[str] = []
+        self.confirmed: list[int] = []
+
+    def handle(self, parsed: ParsedMessage, limits: ParseLimits) -> Outcome:
+        message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
+        documents = [self._document(att, limits) for att in parsed.attachments]
+        useful = 0
+        for document in documents:
+            if document.status != READ:
+                continue
+            if document.kind == DocumentKind.PAYMENT_RECEIPT:
+                useful += 1
+                self._payment(document, message_codes)
+            elif document.kind in (DocumentKind.CONTRACT, DocumentKind.IDENTITY_DOCUMENT):
+                useful += 1
+                self._attach_to_order(document, message_codes)
+        if not useful:
+            self._no_useful_document(documents)
+        if any(d.status == QUARANTINED for d in documents) and not useful and not self.reviews:
+            reasons = "; ".join(
+                f"{d.filename or 'part ' + str(d.part_index)}: {d.reason}"
+                for d in documents
+                if d.status == QUARANTINED
+            )
+            return Outcome("quarantined", reasons)
+        if self.reviews:
+            return Outcome("review", "; ".join(self.reviews), self.confirmed)
+        return Outcome("processed", None, self.confirmed)
+
+    def _document(self, attachment: Attachment, limits: ParseLimits) -> Document:
+        reading = read_attachment(attachment, limits)
+        sha = self.archive.put(attachment.data)
+        kind = classify_text(reading.text) if reading.text else DocumentKind.OTHER
+        document = Document(
+            message_id=self.message.id,
+            part_index=attachment.index,
+            filename=attachment.filename,
+            declared_type=attachment.declared_type[:255],
+            media_type=attachment.media_type,
+            size=len(attachment.data),
+            sha256=sha,
+            kind=kind.value,
+            status=reading.status,
+            reason=reading.reason,
+            text_method=reading.method,
+            text_confidence=reading.confidence,
+            text=reading.text,
+            pages=reading.pages,
+        )
+        self.session.add(document)
+        self.session.flush()
+        return document
+
+    def _review(
+        self,
+        reason: ReviewReason,
+        detail: str,
+        *,
+        document: Document | None = None,
+        payment: Payment | None = None,
+        proposed: int | None = None,
+    ) -> None:
+        self.reviews.append(f"{reason.value}: {detail}")
+        self.session.add(
+            ReviewItem(
+                reason=reason.value,
+                detail=detail,
+                status="open",
+                message_id=self.message.id,
+                document_id=document.id if document else None,
+                payment_id=payment.id if payment else None,
+                proposed_order_id=proposed,
+                created_at=self.now,
+                batch_id=self.actor.batch_id,
+            )
+        )
+
+    def _no_useful_document(self, documents: list[Document]) -> None:
+        unreadable = [d for d in documents if d.status == UNREADABLE]
+        if unreadable:
+            first = unreadable[0]
+            self._review(ReviewReason.UNREADABLE, first.reason or "unreadable", document=first)
+        elif not any(d.status == QUARANTINED for d in documents):
+            self._review(
+                ReviewReason.NO_DOCUMENT, "no payment receipt, contract or identity document found"
+            )
+
+    def _payment(self, document: Document, message_codes: list[str]) -> None:
+        facts = extract_payment_facts(document.text or "")
+        fingerprint = payment_fingerprint(facts.cro, facts.trn, document.sha256)
+        earlier = self.session.scalar(
+            select(Payment).where(Payment.fingerprint == fingerprint).limit(1)
+        )
+        payment = Payment(
+            message_id=self.message.id,
+            document_id=document.id,
+            fingerprint=fingerprint,
+            amount=facts.amount,
+            execution_date=facts.execution_date,
+            value_date=facts.value_date,
+            payer=_clip(facts.payer, 300),
+            beneficiary=_clip(facts.beneficiary, 300),
+            iban=facts.ibans[0] if facts.ibans else None,
+            cro=facts.cro,
+            trn=facts.trn,
+            causale=facts.causale,
+            codes=facts.codes,
+            status="review",
+            received_at=self.message.received_at,
+        )
+        self.session.add(payment)
+        self.session.flush()
+        if earlier is not None:
+            payment.status = "duplicate"
+            self._review(
+                ReviewReason.DUPLICATE,
+                f"the same payment as payment {earlier.id}",
+                document=document,
+                payment=payment,
+            )
+            return
+        codes = sorted({*facts.codes, *message_codes})
+        orders = {
+            o.id: o
+            for o in self.session.scalars(
+                select(Order).where(Order.id.in_([order_id(c) for c in codes])).with_for_update()
+            )
+        }
+        views = {i: OrderView(i, OrderState(o.state), o.total_amount) for i, o in orders.items()}
+        decision = decide(
+            Evidence(facts.codes, message_codes, facts.amount, facts.amount_candidates), views
+        )
+        payment.decided_at = self.now
+        if isinstance(decision, Review):
+            self._review(
+                decision.reason,
+                decision.detail,
+                document=document,
+                payment=payment,
+                proposed=decision.proposed_order_id,
+            )
+            return
+        self._confirm(payment, decision, orders)
+        if len(decision.allocations) == 1:
+            document.order_id = next(iter(decision.allocations))
+
+    def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
+        payment.status = "confirmed"
+        for oid, amount in decision.allocations.items():
+            order = orders[oid]
+            self.session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
+            order.payment_status = "paid"
+            change_state(
+                self.session,
+                order,
+                OrderState.PROCESSING,
+                f"payment {payment.id} of {payment.amount} EUR matched",
+                self.actor,
+                self.now,
+                payment_id=payment.id,
+                message_id=self.message.id,
+            )
+            enqueue(
+                self.session,
+                self.settings,
+                key=f"payment_received:{oid}",
+                kind="payment_received",
+                order=order,
+                now=self.now,
+                batch_id=self.actor.batch_id,
+            )
+            self.confirmed.append(oid)
+            log.info("order LM%07d: payment %s confirmed", oid, payment.id)
+
+    def _attach_to_order(self, document: Document, message_codes: list[str]) -> None:
+        codes = find_order_codes(document.text or "") or message_codes
+        if not codes:
+            self._review(
+                ReviewReason.NO_CODE, f"a {document.kind} without an order code", document=document
+            )
+            return
+        known = [c for c in codes if self.session.get(Order, order_id(c)) is not None]
+        if len(known) != 1:
+            self._review(
+                ReviewReason.UNKNOWN_CODE if not known else ReviewReason.CODE_CONFLICT,
+                f"a {document.kind} naming {', '.join(codes)}",
+                document=document,
+            )
+            return
+        document.order_id = order_id(known[0])
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size] if value else None

@@ -1,0 +1,1 @@
+"""Persistence at the edge: SQLAlchemy models, engine, migrations."""

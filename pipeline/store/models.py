@@ -1,0 +1,306 @@
+"""The tables. Every row a later stage needs to explain itself later is kept here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pecflow stores aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = Numeric(12, 2)
+Timestamp = UtcDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Order(Base):
+    """An order as the portal exported it, plus the state pecflow owns."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    order_type: Mapped[str] = mapped_column(String(16))
+    product: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    customer_category: Mapped[str | None] = mapped_column(String(16))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    tax_code: Mapped[str | None] = mapped_column(String(16))
+    birth_municipality: Mapped[str | None] = mapped_column(String(200))
+    birth_province: Mapped[str | None] = mapped_column(String(4))
+    citizenship: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    mailbox: Mapped[str] = mapped_column(String(320))
+    mailbox_option_2: Mapped[str | None] = mapped_column(String(320))
+    mailbox_option_3: Mapped[str | None] = mapped_column(String(320))
+    mailbox_description: Mapped[str | None] = mapped_column(String(200))
+    payment_method: Mapped[str] = mapped_column(String(16))
+    net_amount: Mapped[Decimal] = mapped_column(Money)
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    payment_status: Mapped[str] = mapped_column(String(16))
+    # pecflow's own fields: never written by an import.
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    state_changed_at: Mapped[datetime] = mapped_column(Timestamp)
+    export_fingerprint: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="OrderEvent.id"
+    )
+
+    @property
+    def code(self) -> str:
+        return f"LM{self.id:07d}"
+
+
+class Batch(Base):
+    """One run of a job; a rerun points at the batch it retries."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    items: Mapped[list[BatchItem]] = relationship(back_populates="batch", order_by="BatchItem.id")
+
+
+class BatchItem(Base):
+    """What one batch did to one message, order or e-mail."""
+
+    __tablename__ = "batch_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    item_type: Mapped[str] = mapped_column(String(16))
+    item_ref: Mapped[str] = mapped_column(String(500))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+
+    batch: Mapped[Batch] = relationship(back_populates="items")
+
+
+class Message(Base):
+    """One ingested message (or dropped file), archived raw before anything else."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(500))
+    message_id_header: Mapped[str | None] = mapped_column(String(998), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    raw_format: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    ingested_at: Mapped[datetime] = mapped_column(Timestamp)
+    sender: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="message", order_by="Document.id"
+    )
+
+
+class Document(Base):
+    """One part or attachment of a message, with what could be read from it."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("message_id", "part_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    part_index: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    declared_type: Mapped[str | None] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    text_method: Mapped[str] = mapped_column(String(16))
+    text_confidence: Mapped[float | None]
+    text: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+
+    message: Mapped[Message] = relationship(back_populates="documents")
+
+
+class Payment(Base):
+    """The facts of one receipt and what was decided about them."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    execution_date: Mapped[date | None] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    payer: Mapped[str | None] = mapped_column(String(300))
+    beneficiary: Mapped[str | None] = mapped_column(String(300))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    cro: Mapped[str | None] = mapped_column(String(15))
+    trn: Mapped[str | None] = mapped_column(String(35))
+    causale: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    not_before: Mapped[datetime | None] = mapped_column(Timestamp)
+    due_by: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    allocations: Mapped[list[PaymentOrder]] = relationship(back_populates="payment")
+
+
+class PaymentOrder(Base):
+    """Which orders a payment pays, and how much of it each takes."""
+
+    __tablename__ = "payment_orders"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class OrderEvent(Base):
+    """The audit trail: every state change, written with the change."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class ReviewItem(Base):
+    """Something a human must decide, with the reason pecflow would not."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("ix_review_items_status_created", "status", "created_at"),
+        UniqueConstraint("message_id", "document_id", "reason", name="uq_review_items_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    proposed_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class OutboxMessage(Base):
+    """A customer e-mail, rendered when decided and sent once by the sender."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    message_id_header: Mapped[str] = mapped_column(String(998))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
