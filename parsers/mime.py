@@ -200,7 +200,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     )
 
 
-def bare_file(data: bytes) -> ParsedMessage:
+def bare_file(data: bytes, filename: str | None = None) -> ParsedMessage:
     """A file an admin dropped without a message around it: one attachment, nothing else."""
     media = sniff(data)
     return ParsedMessage(
@@ -208,5 +208,5 @@ def bare_file(data: bytes) -> ParsedMessage:
         subject="",
         sender=None,
         body_text="",
-        attachments=[Attachment(0, None, media, media, data)],
+        attachments=[Attachment(0, safe_filename(filename), media, media, data)],
     )

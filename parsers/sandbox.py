@@ -1,7 +1,8 @@
 """Run a parser in a child process with a time and memory limit, so hostile files cost nothing.
 
-Children come from a fork server that has already imported the parsing libraries, so each
-document pays for a fork, not an interpreter start.
+Children are forked: a fork costs milliseconds, where a fork server or spawn re-imports the
+main program (a second or so per document). The child only parses and leaves with os._exit,
+never touching the parent's connections; logging re-creates its locks after a fork.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["pdfplumber", "parsers.pdf_text"])
+_CONTEXT = multiprocessing.get_context("fork")
 
 
 class Rejected(Exception):

@@ -35,6 +35,8 @@ def ingest_file(
     """Archive the bytes, then commit the row; a message seen before adds nothing."""
     with path.open("rb") as stream:
         sha, size = archive.put_stream(stream)
+    # A bare file has no message around it: its name (the admin's) is all there is to show.
+    facts = {"filename": path.name} if raw_format == "file" else {}
     with store.unit() as session:
         earlier = session.scalar(select(Message).where(Message.sha256 == sha))
         if earlier is not None:
@@ -58,7 +60,7 @@ def ingest_file(
             received_at=received_at,
             ingested_at=now,
             outcome="received",
-            facts={},
+            facts=facts,
         )
         session.add(message)
         session.flush()

@@ -52,18 +52,8 @@ PRODUCTS = {"standard", "standard_plus", "standard_pro", "bronze", "silver", "go
 CATEGORIES = {"privato", "professionista", "azienda", "pa"}
 PAYMENT_METHODS = {"prepagato", "carta", "bonifico", "bollettino"}
 PAYMENT_STATUSES = {"pending", "paid"}
-# Applicant columns a new mailbox cannot do without; a renewal may leave them empty.
-APPLICANT_REQUIRED = (
-    "customer_category",
-    "last_name",
-    "first_name",
-    "sex",
-    "birth_date",
-    "tax_code",
-    "birth_municipality",
-    "birth_province",
-    "citizenship",
-)
+# The applicant's columns (Dati Richiedente): a new mailbox needs them, a renewal may omit them.
+APPLICANT_REQUIRED = COLUMNS[COLUMNS.index("customer_category") : COLUMNS.index("email")]
 
 _AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 

@@ -47,9 +47,9 @@ def parse_limits(settings: Settings) -> ParseLimits:
     return ParseLimits(limits.max_attachment_bytes, limits.max_pages, sandbox)
 
 
-def _parse(raw: bytes, raw_format: str, limits: ParseLimits) -> ParsedMessage:
-    if raw_format == "file":
-        return bare_file(raw)
+def _parse(raw: bytes, message: Message, limits: ParseLimits) -> ParsedMessage:
+    if message.raw_format == "file":
+        return bare_file(raw, message.facts.get("filename"))
     return run_limited(parse_message, (raw,), limits.sandbox)
 
 
@@ -68,7 +68,7 @@ def process_message(
             message, Outcome("quarantined", f"message too large ({message.size} bytes)"), now
         )
     try:
-        parsed = _parse(archive.get(message.sha256), message.raw_format, limits)
+        parsed = _parse(archive.get(message.sha256), message, limits)
     except Rejected as exc:
         return _finish(message, Outcome("quarantined", f"unreadable message: {exc.reason}"), now)
     message.message_id_header = parsed.message_id[:998] if parsed.message_id else None

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite on a fresh machine: venv, packages, PostgreSQL, checks.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k import -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# A PostgreSQL for the suite: the one on 127.0.0.1:5432 when it answers, else a private one.
+if [[ -z "${PECFLOW_TEST_PG_URL:-}" ]]; then
+  if .venv/bin/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then
+    export PECFLOW_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+  else
+    export PECFLOW_TEST_PG_URL="$(scripts/start-postgres.sh)"
+  fi
+fi
+echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
+
+.venv/bin/ruff check .
+.venv/bin/mypy config pipeline parsers mailer jobs
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,158 @@
+"""Real parts for the tests: SQLite and PostgreSQL databases, an SMTP server on loopback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from pipeline.store.db import make_engine, upgrade
+from pipeline.store.models import Base
+
+PG_URL = os.environ.get(
+    "PECFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_admin(url: str) -> psycopg.Connection[Any]:
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        dbname=parsed.database,
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A migrated database of its own on the test PostgreSQL, dropped at the end."""
+    name = f"pecflow_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = _pg_admin(PG_URL)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"no PostgreSQL at {PG_URL} ({exc}); run the tests with scripts/test.sh")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with _pg_admin(PG_URL) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _empty_tables(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'pecflow.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+    url: str = request.getfixturevalue("pg_database")
+    _empty_tables(url)
+    return url
+
+
+@dataclass
+class Mailbox:
+    """What the loopback SMTP server received."""
+
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) on a loopback port, recording what it accepts."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Workspace:
+    """A pecflow installation in a temporary folder, driven through its command line."""
+
+    root: Path
+    config: Path
+    drop: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> Any:
+        from jobs.cli import UserError, app
+
+        runner = CliRunner()
+        result = runner.invoke(app, ["--config", str(self.config), *args], env=self.env)
+        logging.getLogger().handlers.clear()  # they wrote to the runner's stream, now closed
+        if isinstance(result.exception, UserError):
+            result.exit_code = 2
+        elif result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str, smtp_server: tuple[Mailbox, int]) -> Workspace:
+    _, port = smtp_server
+    config = tmp_path / "pecflow.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "data"\ndrop_folder = "drop"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\ntimeout_seconds = 5\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "drop").mkdir()
+    return Workspace(tmp_path, config, tmp_path / "drop", {"PECFLOW_DATABASE__URL": db_url})
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
+    return smtp_server[0]
+
+
+@pytest.fixture
+def ws_mail(workspace: Workspace, mailbox: Mailbox) -> tuple[Workspace, Mailbox]:
+    return workspace, mailbox

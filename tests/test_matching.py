@@ -1,0 +1,54 @@
+"""The matcher confirms only exact, unambiguous payments; everything else goes to a human."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pipeline.matching import Confirm, Evidence, OrderView, Review, ReviewReason, decide
+from pipeline.states import OrderState
+
+ORDERS = {
+    3454898: OrderView(3454898, OrderState.AWAITING_PAYMENT, Decimal("24.40")),
+    3454899: OrderView(3454899, OrderState.AWAITING_PAYMENT, Decimal("36.60")),
+    3385660: OrderView(3385660, OrderState.PROCESSING, Decimal("24.40")),
+}
+
+
+def _decide(receipt: list[str], amount: str | None, message: list[str] | None = None):
+    value = Decimal(amount) if amount else None
+    return decide(Evidence(receipt, message or [], value), ORDERS)
+
+
+def _reason(decision: object) -> ReviewReason:
+    assert isinstance(decision, Review), decision
+    return decision.reason
+
+
+def test_one_awaiting_order_with_the_exact_total_is_confirmed() -> None:
+    assert _decide(["LM3454898"], "24.40") == Confirm({3454898: Decimal("24.40")})
+
+
+def test_two_orders_paid_by_their_sum_are_both_confirmed() -> None:
+    decision = _decide(["LM3454898", "LM3454899"], "61.00")
+    assert decision == Confirm({3454898: Decimal("24.40"), 3454899: Decimal("36.60")})
+
+
+def test_a_code_only_in_the_subject_is_enough() -> None:
+    assert isinstance(_decide([], "24.40", ["LM3454898"]), Confirm)
+
+
+def test_everything_else_goes_to_review_with_its_reason() -> None:
+    assert _reason(_decide([], "24.40")) is ReviewReason.NO_CODE
+    assert _reason(_decide(["LM9999999"], "24.40")) is ReviewReason.UNKNOWN_CODE
+    assert _reason(_decide(["LM3454898"], "24.41")) is ReviewReason.AMOUNT_MISMATCH
+    assert _reason(_decide(["LM3454898", "LM3454899"], "24.40")) is ReviewReason.AMOUNT_MISMATCH
+    assert _reason(_decide(["LM3454898"], None)) is ReviewReason.NO_AMOUNT
+    assert _reason(_decide(["LM3385660"], "24.40")) is ReviewReason.ALREADY_PAID
+    conflict = _decide(["LM3454898"], "24.40", ["LM3454899"])
+    assert _reason(conflict) is ReviewReason.CODE_CONFLICT
+
+
+def test_a_mismatch_proposes_the_order_for_the_human() -> None:
+    decision = _decide(["LM3454898"], "20.00")
+    assert isinstance(decision, Review)
+    assert decision.proposed_order_id == 3454898

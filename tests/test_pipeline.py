@@ -1,0 +1,204 @@
+"""`run --once` end to end on a drop folder, with a real SMTP server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from pipeline.store.db import make_engine
+from pipeline.store.models import Message, Order, OrderEvent, OutboxMessage, Payment, ReviewItem
+from tests.conftest import Workspace
+from tests.docgen.hostile import not_a_pdf
+from tests.docgen.messages import make_email
+from tests.docgen.receipts import default_spec, make_receipt_pdf
+from tests.test_orders_import import EXAMPLE
+
+NOW = "2026-11-20T10:30:00+01:00"
+
+
+def _ready(ws: Workspace) -> None:
+    assert ws.cli("orders", "import", str(_file(ws, "orders.csv", EXAMPLE.encode()))).exit_code == 0
+
+
+def _file(ws: Workspace, name: str, data: bytes):
+    path = ws.root / name
+    path.write_bytes(data)
+    return path
+
+
+def _receipt(code: str = "LM3454898", amount: str = "24.40", layout: str = "intesa") -> bytes:
+    return make_receipt_pdf(default_spec([code], Decimal(amount)), layout)
+
+
+def _db(ws: Workspace):
+    return make_engine(ws.env["PECFLOW_DATABASE__URL"])
+
+
+def _count(ws: Workspace, model: type, *where) -> int:
+    engine = _db(ws)
+    with engine.connect() as conn:
+        value = conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+    engine.dispose()
+    return value
+
+
+def _run(ws: Workspace, *extra: str):
+    result = ws.cli("run", "--once", "--now", NOW, "--json", *extra)
+    return result, json.loads(result.stdout)
+
+
+def test_a_dropped_receipt_confirms_its_order_and_mails_once(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    result, report = _run(ws)
+    assert result.exit_code == 0, result.stdout
+    assert report["status"] == "succeeded"
+    assert [m["outcome"] for m in report["messages"]] == ["processed"]
+    assert [(o["code"], o["state"]) for o in report["orders"]] == [("LM3454898", "processing")]
+    assert not list(ws.drop.iterdir()), "the file leaves the drop folder once committed"
+    assert _count(ws, Payment, Payment.status == "confirmed") == 1
+    assert (
+        _count(ws, OrderEvent, OrderEvent.to_state == "processing", OrderEvent.order_id == 3454898)
+        == 1
+    )
+    assert len(mailbox.messages) == 1
+    sent = mailbox.messages[0]
+    assert sent["To"] == "mario.rossi@example.it"
+    assert "LM3454898" in sent["Subject"]
+    text = sent.get_body(("plain",)).get_content() if hasattr(sent, "get_body") else str(sent)
+    assert "24,40" in str(sent) or "24,40" in text
+
+    again, report = _run(ws)
+    assert again.exit_code == 0
+    assert report["messages"] == []
+    assert len(mailbox.messages) == 1, "a second run sends nothing more"
+
+
+def test_the_same_file_dropped_again_changes_nothing(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    data = make_email(
+        sender="mario.rossi@example.it",
+        subject="Pagamento LM3454898",
+        body="In allegato la contabile.",
+        attachments=[("contabile.pdf", "application/pdf", _receipt())],
+    )
+    (ws.drop / "a.eml").write_bytes(data)
+    _run(ws)
+    (ws.drop / "a-again.eml").write_bytes(data)
+    result, report = _run(ws)
+    assert result.exit_code == 0
+    assert [i["outcome"] for i in report["items"]] == ["duplicate"]
+    assert _count(ws, Message) == 1
+    assert _count(ws, Payment) == 1
+    assert len(mailbox.messages) == 1
+
+
+def test_a_bad_file_is_quarantined_and_the_batch_goes_on(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "1-fattura.pdf").write_bytes(not_a_pdf())
+    (ws.drop / "2-empty.pdf").write_bytes(b"")
+    (ws.drop / "3-contabile.pdf").write_bytes(_receipt())
+    result, report = _run(ws)
+    assert result.exit_code == 0
+    assert report["status"] == "succeeded"
+    outcomes = {m["ref"]: (m["outcome"], m["reason"]) for m in report["messages"]}
+    assert outcomes["1-fattura.pdf"][0] == "quarantined"
+    assert "PDF" in outcomes["1-fattura.pdf"][1]
+    assert outcomes["2-empty.pdf"] == ("quarantined", "2-empty.pdf: empty file (0 bytes)")
+    assert outcomes["3-contabile.pdf"][0] == "processed"
+    assert len(mailbox.messages) == 1
+
+
+def test_what_cannot_be_decided_goes_to_review_with_a_reason(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "a.pdf").write_bytes(_receipt(amount="20.00"))
+    (ws.drop / "b.pdf").write_bytes(_receipt(code="LM9999999", layout="unicredit"))
+    result, _ = _run(ws)
+    assert result.exit_code == 0
+    assert _count(ws, Order, Order.state == "awaiting_payment") == 1
+    listing = json.loads(ws.cli("review", "list", "--json").stdout)
+    assert sorted(i["reason"] for i in listing) == ["amount_mismatch", "unknown_code"]
+    mismatch = next(i for i in listing if i["reason"] == "amount_mismatch")
+    assert mismatch["proposed_order"] == "LM3454898"
+    shown = json.loads(ws.cli("review", "show", str(mismatch["id"]), "--json").stdout)
+    assert shown["payment_facts"]["amount"] == "20.00"
+    assert mailbox.messages == []
+
+
+def test_a_dry_run_keeps_nothing(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    result, report = _run(ws, "--dry-run")
+    assert result.exit_code == 0
+    assert report["dry_run"] is True
+    assert [m["outcome"] for m in report["messages"]] == ["processed"]
+    assert (ws.drop / "contabile.pdf").exists()
+    assert _count(ws, Message) == 0
+    assert _count(ws, ReviewItem) == 0
+    assert mailbox.messages == []
+    assert not (ws.root / "data" / "archive").exists() or not any(
+        p.is_file() for p in (ws.root / "data" / "archive").rglob("*")
+    )
+
+
+def test_the_archive_is_readable_by_the_service_only(ws_mail) -> None:
+    ws, _ = ws_mail
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    _run(ws)
+    files = [p for p in (ws.root / "data" / "archive").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
+
+
+def test_a_failed_message_is_retried_by_rerun(ws_mail, monkeypatch) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    import pipeline.process
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    original = pipeline.process.process_message
+    monkeypatch.setattr("jobs.run.process_message", broken)
+    result, report = _run(ws)
+    assert result.exit_code == 1
+    assert report["status"] == "failed"
+    assert [m["outcome"] for m in report["messages"]] == ["failed"]
+    assert mailbox.messages == []
+
+    monkeypatch.setattr("jobs.run.process_message", original)
+    rerun = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
+    assert rerun.exit_code == 0, rerun.stdout
+    again = json.loads(rerun.stdout)
+    assert [m["outcome"] for m in again["messages"]] == ["processed"]
+    batches = json.loads(ws.cli("batches", "list", "--json").stdout)
+    assert batches[0]["parent"] == report["batch"]
+    assert len(mailbox.messages) == 1
+
+
+def test_an_unreachable_smtp_server_leaves_the_email_pending(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    ws.env["PECFLOW_SMTP__PORT"] = "1"  # nothing listens there
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    result, report = _run(ws)
+    assert result.exit_code == 1
+    assert _count(ws, Order, Order.state == "processing", Order.id == 3454898) == 1
+    assert _count(ws, OutboxMessage, OutboxMessage.status == "pending") == 1
+    del ws.env["PECFLOW_SMTP__PORT"]
+    rerun = ws.cli("batches", "rerun", str(report["batch"]), "--json")
+    assert rerun.exit_code == 0, rerun.stdout
+    assert len(mailbox.messages) == 1
+    assert _count(ws, OutboxMessage, OutboxMessage.status == "sent") == 1
