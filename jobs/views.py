@@ -99,7 +99,9 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": mail.batch_id,
             }
         )
-    story.sort(key=lambda row: row["at"] or "")
+    # At the same instant a document arrives before it is paid, paid before the order moves.
+    rank = {"document": 0, "payment": 1, "state": 2, "e-mail": 3}
+    story.sort(key=lambda row: (row["at"] or "", rank[row["what"]]))
     return {**order_row(order), "mailbox": order.mailbox, "email": order.email, "story": story}
 
 

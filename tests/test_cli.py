@@ -109,3 +109,53 @@ def test_an_unknown_order_code_is_a_clear_refusal(workspace: Workspace) -> None:
     result = workspace.cli("orders", "show", "LM0000001")
     assert result.exit_code == 2
     assert "no order LM0000001" in str(result.exception)
+
+
+def test_import_rejects_exactly_the_bad_rows_and_exits_1(workspace: Workspace) -> None:
+    from tests.test_orders_import import BIANCHI, HEADER, ROSSI
+
+    bad_cf = ROSSI.replace("3454898", "3454801").replace("H501U", "H501X")
+    bad_total = ROSSI.replace("3454898", "3454802").replace("24.40,pending", "25.00,pending")
+    bad_product = ROSSI.replace("3454898", "3454803").replace(",standard,", ",platinum,")
+    path = workspace.root / "orders.csv"
+    path.write_text(
+        "\n".join([HEADER, ROSSI, bad_cf, bad_total, bad_product, BIANCHI]) + "\n", encoding="utf-8"
+    )
+    result = workspace.cli("orders", "import", str(path), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert [e.split(":")[0] for e in report["errors"]] == [
+        "row 3 (order 3454801), column tax_code",
+        "row 4 (order 3454802), column total_amount",
+        "row 5 (order 3454803), column product",
+    ]
+    listed = json.loads(workspace.cli("orders", "list", "--json").stdout)
+    assert [o["code"] for o in listed] == ["LM3385660", "LM3454898"]
+    again = workspace.cli("orders", "import", str(path), "--json")
+    assert json.loads(again.stdout)["counts"] == {"rejected": 3, "unchanged": 2}
+
+
+def test_orders_show_tells_the_story_in_time_order(workspace: Workspace) -> None:
+    from tests.docgen.receipts import default_spec, make_receipt_pdf
+    from tests.test_orders_import import EXAMPLE
+
+    path = workspace.root / "orders.csv"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    workspace.cli("orders", "import", str(path), "--now", "2026-11-20T10:00:00+01:00")
+    pdf = make_receipt_pdf(
+        default_spec(["LM3454898"], __import__("decimal").Decimal("24.40")), "bpm"
+    )
+    (workspace.drop / "contabile.pdf").write_bytes(pdf)
+    assert workspace.cli("run", "--once", "--now", "2026-11-20T10:30:00+01:00").exit_code == 0
+    story = json.loads(workspace.cli("orders", "show", "lm3454898", "--json").stdout)
+    assert story["state"] == "processing"
+    assert [row["what"] for row in story["story"]] == [
+        "state",
+        "document",
+        "payment",
+        "state",
+        "e-mail",
+    ]
+    assert story["story"][-1]["detail"].endswith("sent")
+    outbox = json.loads(workspace.cli("outbox", "list", "--json").stdout)
+    assert [(o["kind"], o["status"]) for o in outbox] == [("payment_received", "sent")]

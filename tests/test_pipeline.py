@@ -202,3 +202,21 @@ def test_an_unreachable_smtp_server_leaves_the_email_pending(ws_mail) -> None:
     assert rerun.exit_code == 0, rerun.stdout
     assert len(mailbox.messages) == 1
     assert _count(ws, OutboxMessage, OutboxMessage.status == "sent") == 1
+
+
+def test_arrival_is_the_receiving_server_time_not_the_date_header(ws_mail) -> None:
+    from datetime import UTC, datetime
+
+    ws, _ = ws_mail
+    _ready(ws)
+    data = make_email(
+        sender="mario.rossi@example.it",
+        subject="Pagamento LM3454898",
+        body="ok",
+        attachments=[("c.pdf", "application/pdf", _receipt())],
+        date=datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+        received=datetime(2026, 11, 20, 8, 55, tzinfo=UTC),
+    )
+    (ws.drop / "a.eml").write_bytes(data)
+    _, report = _run(ws)
+    assert report["messages"][0]["received_at"] == "2026-11-20T08:55:00+00:00"

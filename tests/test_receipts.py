@@ -1,0 +1,45 @@
+"""Receipt facts across bank layouts: the code and the amount, whatever the layout."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pdfplumber
+import pytest
+
+from parsers.classify import DocumentKind, classify_text
+from parsers.facts import extract_payment_facts
+from tests.docgen.receipts import LAYOUTS, RESELLER_IBAN, default_spec, make_receipt_pdf
+
+
+def _text(pdf: bytes) -> str:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return "\n".join(page.extract_text() or "" for page in document.pages)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("amount", ["24.40", "1234.56"])
+def test_every_layout_yields_code_amount_and_kind(layout: str, amount: str) -> None:
+    spec = default_spec(["LM3454898"], Decimal(amount), fee=Decimal("0.50"))
+    text = _text(make_receipt_pdf(spec, layout))
+    facts = extract_payment_facts(text)
+    assert classify_text(text) is DocumentKind.PAYMENT_RECEIPT
+    assert facts.codes == ["LM3454898"]
+    assert facts.amount == Decimal(amount)
+
+
+@pytest.mark.parametrize("layout", [lay for lay in LAYOUTS if lay != "bollettino"])
+def test_bank_references_are_read_and_never_taken_for_codes(layout: str) -> None:
+    spec = default_spec(["LM3454898"], Decimal("24.40"))
+    facts = extract_payment_facts(_text(make_receipt_pdf(spec, layout)))
+    assert facts.cro == spec.cro or facts.trn == spec.trn
+    assert RESELLER_IBAN in facts.ibans
+    assert facts.codes == ["LM3454898"]
+
+
+def test_one_transfer_paying_two_orders_names_both() -> None:
+    spec = default_spec(["LM3454898", "LM3454899"], Decimal("61.00"))
+    facts = extract_payment_facts(_text(make_receipt_pdf(spec, "intesa")))
+    assert facts.codes == ["LM3454898", "LM3454899"]
+    assert facts.amount == Decimal("61.00")
