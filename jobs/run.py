@@ -81,6 +81,8 @@ class Runner:
                     batch_id=self.batch_id,
                     now=self.now,
                 )
+            except FileNotFoundError:  # taken meanwhile by another worker or an admin
+                continue
             except Exception as exc:  # the file stays in the folder for the next run
                 log.error(
                     "drop folder: cannot ingest %s: %s", dropped.path.name, type(exc).__name__

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pipeline.money import format_eur
+from pipeline.money import format_eur, format_percent
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["eur"] = format_eur
+    env.filters["percent"] = format_percent
     return env
 
 

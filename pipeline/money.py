@@ -24,3 +24,9 @@ def format_eur(value: Decimal) -> str:
     """Italian notation for customer e-mails: 1.234,56."""
     text = f"{to_cents(value):,.2f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def format_percent(rate: Decimal) -> str:
+    """22.00 -> 22, 4.50 -> 4,5: rates as Italians write them."""
+    text = format(rate.normalize(), "f")
+    return text.replace(".", ",")
