@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,3 +158,19 @@ def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
 @pytest.fixture
 def ws_mail(workspace: Workspace, mailbox: Mailbox) -> tuple[Workspace, Mailbox]:
     return workspace, mailbox
+
+
+def run_pecflow(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as an operator runs it; no PECFLOW_* leaks in from outside."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("pecflow")), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from jobs.cli import app
-from tests.conftest import Workspace
+from tests.conftest import Workspace, run_pecflow
 
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -55,22 +52,7 @@ def test_every_listing_speaks_json(workspace: Workspace, path: tuple[str, ...]) 
 
 def test_a_command_on_an_empty_database_says_what_to_run(tmp_path: Path) -> None:
     (tmp_path / "pecflow.toml").write_text('[paths]\ndata_dir = "data"\n', encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.cli",
-            "--config",
-            str(tmp_path / "pecflow.toml"),
-            "orders",
-            "list",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")},
-    )
+    done = run_pecflow("--config", str(tmp_path / "pecflow.toml"), "orders", "list")
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "pecflow: the database schema is empty, this pecflow needs 0001: run `pecflow db upgrade`"
@@ -78,29 +60,11 @@ def test_a_command_on_an_empty_database_says_what_to_run(tmp_path: Path) -> None
 
 
 def test_init_writes_a_config_and_a_current_database(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
-    pecflow = Path(sys.executable).with_name("pecflow")
-    done = subprocess.run(
-        [str(pecflow), "init", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    done = run_pecflow("init", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "pecflow.toml").exists()
     assert (tmp_path / "drop").is_dir()
-    listing = subprocess.run(
-        [str(pecflow), "orders", "list", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    listing = run_pecflow("orders", "list", "--json", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert json.loads(listing.stdout) == []
 

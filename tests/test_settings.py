@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from config import ConfigError, load_settings, masked_settings
+from tests.conftest import run_pecflow
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -67,13 +66,8 @@ def test_the_password_can_come_from_a_file(tmp_path: Path) -> None:
 
 
 def test_the_command_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
-    path = _write(tmp_path, '[smtp]\nport = "abc"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "show"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_pecflow(
+        "--config", str(_write(tmp_path, '[smtp]\nport = "abc"\n')), "config", "show"
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -83,14 +77,13 @@ def test_the_command_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_config_show_never_prints_the_password(tmp_path: Path) -> None:
-    path = _write(tmp_path, "")
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "show", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PECFLOW_SMTP__PASSWORD": "hunter2", "PATH": "/usr/bin:/bin"},
+    done = run_pecflow(
+        "--config",
+        str(_write(tmp_path, "")),
+        "config",
+        "show",
+        "--json",
+        env={"PECFLOW_SMTP__PASSWORD": "hunter2"},
     )
     assert done.returncode == 0, done.stderr
     assert "hunter2" not in done.stdout + done.stderr
