@@ -7,12 +7,19 @@ import os
 import stat
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message, Order, OrderEvent, OutboxMessage, Payment, ReviewItem
 from tests.conftest import Workspace
-from tests.docgen.hostile import not_a_pdf
+from tests.docgen.hostile import (
+    encrypted_pdf,
+    executable_as_pdf,
+    many_pages_pdf,
+    not_a_pdf,
+    truncated_pdf,
+)
 from tests.docgen.messages import make_email
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.test_orders_import import EXAMPLE
@@ -220,3 +227,48 @@ def test_arrival_is_the_receiving_server_time_not_the_date_header(ws_mail) -> No
     (ws.drop / "a.eml").write_bytes(data)
     _, report = _run(ws)
     assert report["messages"][0]["received_at"] == "2026-11-20T08:55:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (encrypted_pdf, "encrypted PDF"),
+        (lambda: truncated_pdf(_receipt()), "PDF"),
+        (executable_as_pdf, "executable content (application/x-executable)"),
+        (lambda: many_pages_pdf(5), "too many pages (5, the limit is 3)"),
+        (lambda: b"%PDF-1.4\n" + b"x" * 30000, "too large (30009 bytes, the limit is 20000)"),
+    ],
+    ids=["encrypted", "truncated", "executable", "pages", "oversized"],
+)
+def test_hostile_attachments_are_quarantined_with_a_reason(ws_mail, make, reason) -> None:
+    ws, mailbox = ws_mail
+    ws.env.update(PECFLOW_LIMITS__MAX_PAGES="3", PECFLOW_LIMITS__MAX_ATTACHMENT_BYTES="20000")
+    _ready(ws)
+    hostile = make_email(
+        sender="x@example.it",
+        subject="Pagamento LM3454898",
+        body="ecco",
+        attachments=[("../../etc/ricevuta.pdf", "application/pdf", make())],
+    )
+    (ws.drop / "hostile.eml").write_bytes(hostile)
+    (ws.drop / "zz-good.pdf").write_bytes(_receipt())
+    result, report = _run(ws)
+    assert result.exit_code == 0
+    first, second = report["messages"]
+    assert first["outcome"] == "quarantined"
+    assert first["reason"].startswith("ricevuta.pdf: ")
+    assert reason in first["reason"]
+    assert second["outcome"] == "processed"
+    assert len(mailbox.messages) == 1
+
+
+def test_an_oversized_message_is_archived_and_quarantined_unread(ws_mail) -> None:
+    ws, _ = ws_mail
+    ws.env["PECFLOW_LIMITS__MAX_MESSAGE_BYTES"] = "1000"
+    _ready(ws)
+    (ws.drop / "big.eml").write_bytes(b"Subject: x\r\n\r\n" + b"a" * 5000)
+    _, report = _run(ws)
+    assert [(m["outcome"], m["reason"]) for m in report["messages"]] == [
+        ("quarantined", "message too large (5014 bytes)")
+    ]
+    assert not (ws.drop / "big.eml").exists()
