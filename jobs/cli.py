@@ -17,12 +17,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import Progress as RichProgress
+from rich.progress import TaskID
 from rich.table import Table
 
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.imports import import_orders
-from jobs.run import Runner, RunReport, rerun, run_once
+from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import Order, ReviewItem
 
@@ -49,6 +51,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 NowOpt = Annotated[
     str | None,
@@ -78,7 +81,7 @@ def _main(
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler
     if sys.stderr.isatty():
-        handler = RichHandler(console=Console(stderr=True), show_path=False)
+        handler = RichHandler(console=err, show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -143,8 +146,21 @@ def emit(
     out.print(table)
 
 
-def _progress(message: str) -> None:
-    log.debug(message)
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    """Rich bars per stage on a terminal; elsewhere the log lines tell the progress."""
+    if not err.is_terminal:
+        yield lambda _stage, _done, _total: None
+        return
+    tasks: dict[str, TaskID] = {}
+    with RichProgress(console=err, transient=True) as bars:
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        yield update
 
 
 # --- init, config, db -----------------------------------------------------------------------
@@ -339,7 +355,8 @@ def run(
         raise UserError("only `run --once` exists for now; the scheduler runs it periodically")
     cfg = settings()
     with store(cfg, dry_run) as st:
-        report = run_once(Runner(st, cfg, parse_now(now), progress=_progress))
+        with progress_bars() as progress:
+            report = run_once(Runner(st, cfg, parse_now(now), progress=progress))
         _print_report(st, report, as_json)
     if report.status != "succeeded":
         raise typer.Exit(1)
@@ -381,11 +398,9 @@ def batches_rerun(
     cfg = settings()
     with store(cfg) as st:
         try:
-            report = rerun(
-                Runner(st, cfg, parse_now(now), actor="ops", progress=_progress),
-                batch_id,
-                failed_only=failed_only,
-            )
+            with progress_bars() as progress:
+                runner = Runner(st, cfg, parse_now(now), actor="ops", progress=progress)
+                report = rerun(runner, batch_id, failed_only=failed_only)
         except LookupError as exc:
             raise UserError(str(exc)) from None
         _print_report(st, report, as_json)

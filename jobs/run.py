@@ -21,7 +21,7 @@ from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, Message, OutboxMessage
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = ("received", FAILED)
 
 
@@ -34,7 +34,7 @@ class RunReport:
     dry_run: bool = False
 
 
-def _no_progress(_: str) -> None:
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
@@ -67,8 +67,9 @@ class Runner:
 
     def poll_drop_folder(self) -> None:
         folder = self.settings.paths.drop_folder
-        for dropped in list_drop_folder(folder, self.now):
-            self.progress(f"ingest {dropped.path.name}")
+        dropped_files = list_drop_folder(folder, self.now)
+        for done, dropped in enumerate(dropped_files):
+            self.progress("ingest", done, len(dropped_files))
             try:
                 ingest_file(
                     self.store,
@@ -100,6 +101,7 @@ class Runner:
                 continue
             if not self.store.dry_run:
                 dropped.path.unlink(missing_ok=True)
+        self.progress("ingest", len(dropped_files), len(dropped_files))
 
     def pending_messages(self) -> list[int]:
         with self.store.unit() as session:
@@ -110,8 +112,9 @@ class Runner:
             )
 
     def process(self, message_ids: Iterable[int], *, skip_final: bool = False) -> None:
-        for message_id in message_ids:
-            self.progress(f"process message {message_id}")
+        ids = list(message_ids)
+        for done, message_id in enumerate(ids):
+            self.progress("process", done, len(ids))
             try:
                 self._process_one(message_id, skip_final)
             except Exception as exc:
@@ -130,6 +133,7 @@ class Runner:
                         detail=detail,
                         message_id=message_id,
                     )
+        self.progress("process", len(ids), len(ids))
 
     def _process_one(self, message_id: int, skip_final: bool) -> None:
         with self.store.unit() as session:
@@ -183,7 +187,7 @@ class Runner:
                         order_id=row.order_id,
                     )
             return
-        self.progress("send the outbox")
+        self.progress("send", 0, 1)
         for result in send_pending(self.store, self.settings, self.now):
             outcome = FAILED if result.outcome in ("failed", "retry") else result.outcome
             with self.store.unit() as session:
@@ -199,6 +203,7 @@ class Runner:
                     outbox_id=row.id,
                     order_id=row.order_id,
                 )
+        self.progress("send", 1, 1)
 
     def finish(self, error: str | None = None) -> RunReport:
         with self.store.unit() as session:
