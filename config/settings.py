@@ -2,18 +2,28 @@
 
 Scheme: every key `section.key` of the file can be overridden by the environment variable
 `PECFLOW_SECTION__KEY` (e.g. `PECFLOW_DATABASE__URL`, `PECFLOW_SMTP__PASSWORD`). Secrets may
-also come from a file (`smtp.password_file`), so they need not sit in the TOML at all.
+also come from a file (`smtp.password_file`, `imap.password_file`), so they need not sit in
+the TOML at all.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -66,15 +76,14 @@ class MailSettings(_Section):
     ops_address: str = ""
 
 
-class SmtpSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
+class _Login(_Section):
+    """A server login whose password comes from the environment or a file, never the TOML."""
+
+    _section: ClassVar[str]
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: Path | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
 
     def secret_password(self) -> str:
         """The password from the file when one is named, else from the value."""
@@ -82,8 +91,53 @@ class SmtpSettings(_Section):
             try:
                 return self.password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"smtp.password_file: cannot read ({exc.strerror})") from exc
+                key = f"{self._section}.password_file"
+                raise ConfigError(f"{key}: cannot read ({exc.strerror})") from exc
         return self.password.get_secret_value()
+
+
+class SmtpSettings(_Login):
+    _section = "smtp"
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    max_attempts: int = Field(default=5, ge=1)
+
+
+class ImapSettings(_Login):
+    """The amministrazione mailbox. An empty host means: no IMAP source, drop folder only."""
+
+    _section = "imap"
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    allow_plain: bool = False
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    after: Literal["move", "flag"] = "move"
+    processed_folder: str = "pecflow/processed"
+    review_folder: str = "pecflow/review"
+    quarantine_folder: str = "pecflow/quarantine"
+    keyword: str = "PecflowDone"
+    fetch_chunk: int = Field(default=25, ge=1, le=1000)
+
+    @field_validator("security")
+    @classmethod
+    def _plain_only_on_loopback(cls, value: str, info: ValidationInfo) -> str:
+        host = info.data.get("host", "")
+        if value == "plain" and host:
+            if not info.data.get("allow_plain"):
+                raise ValueError("plain needs imap.allow_plain = true (loopback only)")
+            if not _is_loopback(host):
+                raise ValueError(f"plain is refused for {host}: loopback only")
+        return value
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class LimitsSettings(_Section):
@@ -119,6 +173,7 @@ class Settings(BaseSettings):
     reseller: ResellerSettings = Field(default_factory=ResellerSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
@@ -187,8 +242,11 @@ def load_settings(path: Path | None = None) -> Settings:
     paths = settings.paths
     paths.data_dir = (base / paths.data_dir).resolve()
     paths.drop_folder = (base / paths.drop_folder).resolve()
-    if settings.smtp.password_file is not None:
-        settings.smtp.password_file = (base / settings.smtp.password_file).resolve()
+    for login in (settings.smtp, settings.imap):
+        if login.password_file is not None:
+            login.password_file = (base / login.password_file).resolve()
+    if settings.imap.ca_file is not None:
+        settings.imap.ca_file = (base / settings.imap.ca_file).resolve()
     return settings
 
 
@@ -196,5 +254,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets masked, for `pecflow config show`."""
     data = settings.model_dump(mode="json")
     data["database"]["url"] = make_url(settings.database_url).render_as_string(hide_password=True)
-    data["smtp"]["password"] = "********" if settings.smtp.password.get_secret_value() else ""
+    for section in ("smtp", "imap"):
+        secret = getattr(settings, section).password.get_secret_value()
+        data[section]["password"] = "********" if secret else ""
     return data

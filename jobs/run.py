@@ -14,7 +14,7 @@ from mailer.drop_folder import list_drop_folder
 from mailer.smtp_sender import send_pending
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, start_batch
-from pipeline.ingest import ingest_file
+from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.process import process_message
 from pipeline.store.db import Store
@@ -71,17 +71,19 @@ class Runner:
         for done, dropped in enumerate(dropped_files):
             self.progress("ingest", done, len(dropped_files))
             try:
-                ingest_file(
-                    self.store,
-                    self.archive,
-                    source="drop",
-                    source_id=dropped.source_id,
-                    path=dropped.path,
-                    raw_format=dropped.raw_format,
-                    received_at=dropped.received_at,
-                    batch_id=self.batch_id,
-                    now=self.now,
-                )
+                with dropped.path.open("rb") as stream:
+                    ingest(
+                        self.store,
+                        self.archive,
+                        stream,
+                        source="drop",
+                        source_id=dropped.source_id,
+                        raw_format=dropped.raw_format,
+                        received_at=dropped.received_at,
+                        batch_id=self.batch_id,
+                        now=self.now,
+                        filename=dropped.path.name if dropped.raw_format == "file" else None,
+                    )
             except FileNotFoundError:  # taken meanwhile by another worker or an admin
                 continue
             except Exception as exc:  # the file stays in the folder for the next run

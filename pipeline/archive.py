@@ -46,6 +46,10 @@ class Archive:
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
+    def head(self, sha256: str, size: int) -> bytes:
+        with self.path(sha256).open("rb") as handle:
+            return handle.read(size)
+
     def _publish(self, tmp: Path, sha: str) -> None:
         # A hard link never replaces an existing file: what is archived stays as it was.
         final = self.path(sha)
@@ -70,3 +74,6 @@ class DryRunArchive(Archive):
 
     def get(self, sha256: str) -> bytes:
         return self._new[sha256] if sha256 in self._new else super().get(sha256)
+
+    def head(self, sha256: str, size: int) -> bytes:
+        return self.get(sha256)[:size]

@@ -71,7 +71,6 @@ def process_message(
         parsed = _parse(archive.get(message.sha256), message, limits)
     except Rejected as exc:
         return _finish(message, Outcome("quarantined", f"unreadable message: {exc.reason}"), now)
-    message.message_id_header = parsed.message_id[:998] if parsed.message_id else None
     message.subject = parsed.subject[:2000] or None
     message.sender = parsed.sender[:998] if parsed.sender else None
     if parsed.pec:

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from jobs.cli import app
+from pipeline.store.db import head_revision
 from tests.conftest import Workspace, run_pecflow
 
 
@@ -55,7 +56,8 @@ def test_a_command_on_an_empty_database_says_what_to_run(tmp_path: Path) -> None
     done = run_pecflow("--config", str(tmp_path / "pecflow.toml"), "orders", "list")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "pecflow: the database schema is empty, this pecflow needs 0001: run `pecflow db upgrade`"
+        f"pecflow: the database schema is empty, this pecflow needs {head_revision()}: "
+        "run `pecflow db upgrade`"
     )
 
 

@@ -165,11 +165,24 @@ class Message(Base):
     outcome: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When the source was told the outcome (moved or flagged on the IMAP server).
+    acked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     documents: Mapped[list[Document]] = relationship(
         back_populates="message", order_by="Document.id"
     )
+
+
+class MailboxState(Base):
+    """How far a mailbox folder has been read; reset when its UIDVALIDITY changes."""
+
+    __tablename__ = "mailbox_state"
+
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class Document(Base):

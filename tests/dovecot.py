@@ -1,0 +1,118 @@
+"""A private Dovecot IMAP server on a loopback port with a throw-away mail store."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+USER, PASSWORD = "amministrazione", "imap-test-password"
+MAIL_UID = 8  # Debian's `mail` user owns the store: Dovecot will not serve mail as root
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Dovecot:
+    def __init__(self) -> None:
+        if shutil.which("dovecot") is None:
+            raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
+        self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-"))
+        self.root.chmod(0o755)
+        self.port = _free_port()
+        self.config = self.root / "dovecot.conf"
+        self.mail = self.root / "mail"
+
+    def _write_config(self) -> None:
+        self.mail.mkdir()
+        os.chown(self.mail, MAIL_UID, MAIL_UID)
+        (self.root / "passwd").write_text(
+            f"{USER}:{{PLAIN}}{PASSWORD}:{MAIL_UID}:{MAIL_UID}::{self.mail}/{USER}::\n",
+            encoding="utf-8",
+        )
+        self.config.write_text(
+            f"""
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+first_valid_uid = {MAIL_UID}
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.root}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 50
+}}
+""",
+            encoding="utf-8",
+        )
+
+    def start(self) -> Dovecot:
+        self._write_config()
+        subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not start: {self.log()}")
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        pid_file = self.root / "run" / "master.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().strip())
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+        shutil.rmtree(self.root, ignore_errors=True)
