@@ -25,8 +25,9 @@ from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.imports import import_orders
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
+from mailer.imap_source import ImapError, ImapMailbox
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
-from pipeline.store.models import Order, ReviewItem
+from pipeline.store.models import MailboxState, Order, ReviewItem
 
 log = logging.getLogger("pecflow")
 app = typer.Typer(
@@ -40,6 +41,7 @@ review_app = typer.Typer(help="What waits for a human decision.", no_args_is_hel
 outbox_app = typer.Typer(help="Customer e-mails.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+mailbox_app = typer.Typer(help="The amministrazione IMAP mailbox.", no_args_is_help=True)
 for sub, name in (
     (orders_app, "orders"),
     (batches_app, "batches"),
@@ -47,6 +49,7 @@ for sub, name in (
     (outbox_app, "outbox"),
     (db_app, "db"),
     (config_app, "config"),
+    (mailbox_app, "mailbox"),
 ):
     app.add_typer(sub, name=name)
 
@@ -453,6 +456,32 @@ def outbox_list(
             "outbox",
             ["id", "kind", "order", "to", "status", "attempts", "sent_at", "last_error"],
         )
+
+
+@mailbox_app.command("check")
+def mailbox_check(as_json: JsonOpt = False) -> None:
+    """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
+    cfg = settings()
+    if not cfg.imap.host:
+        raise UserError("imap.host is empty: no IMAP mailbox is configured")
+    try:
+        with ImapMailbox(cfg.imap) as box:
+            status = box.select()
+            with store(cfg) as st, st.unit() as session:
+                state = session.get(MailboxState, status.folder)
+            same = state is not None and state.uidvalidity == status.uidvalidity
+            new = len(box.uids_after(state.last_uid if state and same else 0))
+    except ImapError as exc:
+        raise UserError(str(exc)) from None
+    row = {
+        "folder": status.folder,
+        "uidvalidity": status.uidvalidity,
+        "messages": status.exists,
+        "new": new,
+        "last_uid": state.last_uid if state and same else None,
+        "resync": state is not None and not same,
+    }
+    emit(row, as_json, "mailbox")
 
 
 def main() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config import Settings
 from mailer.drop_folder import list_drop_folder
+from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, start_batch
@@ -18,7 +22,7 @@ from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.process import process_message
 from pipeline.store.db import Store
-from pipeline.store.models import Batch, BatchItem, Message, OutboxMessage
+from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -56,6 +60,8 @@ class Runner:
         self.archive: Archive = (DryRunArchive if store.dry_run else Archive)(settings.archive_dir)
         self.actor_name = actor
         self.batch_id = 0
+        self.errors: list[str] = []
+        self.imap_failed = False
 
     def start(self, kind: str, parent_id: int | None = None) -> None:
         with self.store.unit() as session:
@@ -104,6 +110,84 @@ class Runner:
             if not self.store.dry_run:
                 dropped.path.unlink(missing_ok=True)
         self.progress("ingest", len(dropped_files), len(dropped_files))
+
+    def poll_imap(self) -> None:
+        """Fetch UIDs above the cursor; each message and the cursor commit together."""
+        settings = self.settings.imap
+        if not settings.host:
+            return
+        try:
+            with ImapMailbox(settings) as box:
+                status = box.select()
+                last_uid = self._cursor(status)
+                uids = box.uids_after(last_uid)
+                for done, fetched in enumerate(box.fetch(uids)):
+                    self.progress("fetch", done, len(uids))
+                    ingested = ingest(
+                        self.store,
+                        self.archive,
+                        io.BytesIO(fetched.raw),
+                        source="imap",
+                        source_id=f"{status.folder}/{status.uidvalidity}/{fetched.uid}",
+                        raw_format="rfc822",
+                        received_at=min(fetched.internaldate, self.now),
+                        batch_id=self.batch_id,
+                        now=self.now,
+                        also=partial(_advance, status, fetched.uid, self.now),
+                    )
+                    if ingested.duplicate and ingested.outcome in OUTCOME_FOLDER:
+                        box.file([fetched.uid], ingested.outcome)
+                self.progress("fetch", len(uids), len(uids))
+        except ImapError as exc:
+            self.imap_failed = True
+            self._failed(str(exc))
+
+    def _cursor(self, status: FolderStatus) -> int:
+        with self.store.unit() as session:
+            state = session.get(MailboxState, status.folder)
+            if state is not None and state.uidvalidity == status.uidvalidity:
+                return state.last_uid
+            if state is not None:
+                log.warning(
+                    "IMAP %s: UIDVALIDITY changed (%s -> %s): reading it all again; "
+                    "messages already ingested are recognised and not processed twice",
+                    status.folder,
+                    state.uidvalidity,
+                    status.uidvalidity,
+                )
+            _advance(status, 0, self.now, session)
+            return 0
+
+    def file_imap(self) -> None:
+        """Move or flag on the server what has a final outcome, after it is committed."""
+        settings = self.settings.imap
+        if not settings.host or self.store.dry_run or self.imap_failed:
+            return  # one failed login per run is enough: servers penalise repeated ones
+        try:
+            with ImapMailbox(settings) as box:
+                status = box.select()
+                prefix = f"{status.folder}/{status.uidvalidity}/"
+                with self.store.unit() as session:
+                    rows = session.execute(
+                        select(Message.id, Message.source_id, Message.outcome).where(
+                            Message.source == "imap",
+                            Message.acked_at.is_(None),
+                            Message.outcome.in_(OUTCOME_FOLDER),
+                            Message.source_id.startswith(prefix),
+                        )
+                    ).all()
+                for outcome in sorted({row.outcome for row in rows}):
+                    batch = [row for row in rows if row.outcome == outcome]
+                    box.file([int(row.source_id.rpartition("/")[2]) for row in batch], outcome)
+                    with self.store.unit() as session:
+                        for row in batch:
+                            session.get_one(Message, row.id).acked_at = self.now
+        except ImapError as exc:
+            self._failed(str(exc))
+
+    def _failed(self, reason: str) -> None:
+        log.error("%s", reason)
+        self.errors.append(reason)
 
     def pending_messages(self) -> list[int]:
         with self.store.unit() as session:
@@ -208,17 +292,29 @@ class Runner:
         self.progress("send", 1, 1)
 
     def finish(self, error: str | None = None) -> RunReport:
+        errors = "; ".join([*self.errors, *([error] if error else [])]) or None
         with self.store.unit() as session:
-            batch = finish_batch(session, self.batch_id, self.now, error)
+            batch = finish_batch(session, self.batch_id, self.now, errors)
             ids = sorted({i.message_id for i in batch.items if i.message_id is not None})
             return RunReport(batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run)
+
+
+def _advance(status: FolderStatus, uid: int, now: datetime, session: Session) -> None:
+    """Move the folder's cursor, in the transaction of the message it passes."""
+    state = session.get(MailboxState, status.folder)
+    if state is None:
+        state = MailboxState(folder=status.folder)
+        session.add(state)
+    state.uidvalidity, state.last_uid, state.updated_at = status.uidvalidity, uid, now
 
 
 def run_once(runner: Runner) -> RunReport:
     runner.start("run")
     try:
+        runner.poll_imap()
         runner.poll_drop_folder()
         runner.process(runner.pending_messages())
+        runner.file_imap()
         runner.send()
     except Exception as exc:
         log.error("run stopped: %s", type(exc).__name__)
@@ -259,6 +355,7 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
                     if row.status != "sent":
                         row.attempts = 0 if row.status == "failed" else row.attempts
                         row.status, row.next_attempt_at = "pending", None
+        runner.file_imap()
         runner.send()
     except Exception as exc:
         return runner.finish(f"{type(exc).__name__}: {exc}")

@@ -9,6 +9,11 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
+# Debian packages the real parts need: Dovecot for the IMAP tests.
+if ! command -v dovecot >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+
 # A PostgreSQL for the suite: the one on 127.0.0.1:5432 when it answers, else a private one.
 if [[ -z "${PECFLOW_TEST_PG_URL:-}" ]]; then
   if .venv/bin/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then

@@ -46,6 +46,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 base_dir = {self.root}/run
 state_dir = {self.root}/state
 log_path = {self.root}/dovecot.log
@@ -89,11 +90,15 @@ protocol imap {{
     def start(self) -> Dovecot:
         self._write_config()
         subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
+        self._wait()
+        return self
+
+    def _wait(self) -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return self
+                return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"dovecot did not start: {self.log()}")
@@ -102,17 +107,26 @@ protocol imap {{
         path = self.root / "dovecot.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
-    def stop(self) -> None:
-        pid_file = self.root / "run" / "master.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text().strip())
+    def kill(self) -> None:
+        """Stop the server at once, as a crash would; the mail store stays."""
+        pid = _master_pid(self.root)
+        if pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
+                os.kill(pid, signal.SIGSTOP)  # no new children while its children die
+            subprocess.run(["pkill", "-KILL", "-P", str(pid)], check=False)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            (self.root / "run" / "master.pid").unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
+        self._wait()
+
+    def stop(self) -> None:
+        self.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _master_pid(root: Path) -> int | None:
+    pid_file = root / "run" / "master.pid"
+    return int(pid_file.read_text().strip()) if pid_file.exists() else None
