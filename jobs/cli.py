@@ -26,8 +26,9 @@ from jobs import views
 from jobs.imports import import_orders
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
+from pipeline.outbox import requeue
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
-from pipeline.store.models import MailboxState, Order, ReviewItem
+from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
 log = logging.getLogger("pecflow")
 app = typer.Typer(
@@ -456,6 +457,18 @@ def outbox_list(
             "outbox",
             ["id", "kind", "order", "to", "status", "attempts", "sent_at", "last_error"],
         )
+
+
+@outbox_app.command("retry")
+def outbox_retry(outbox_id: int) -> None:
+    """Make an unsent (failed, unsure or waiting) e-mail due now; the next run sends it."""
+    with store(settings()) as st, st.unit() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None:
+            raise UserError(f"no e-mail {outbox_id} in the outbox")
+        if not requeue(row):
+            raise UserError(f"e-mail {outbox_id} is {row.status}: nothing to retry")
+    typer.echo(f"e-mail {outbox_id} is due: the next `pecflow run --once` sends it")
 
 
 @mailbox_app.command("check")

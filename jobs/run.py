@@ -20,6 +20,7 @@ from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, start_batch
 from pipeline.ingest import ingest
 from pipeline.orders import Actor
+from pipeline.outbox import requeue
 from pipeline.process import process_message
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
@@ -275,7 +276,7 @@ class Runner:
             return
         self.progress("send", 0, 1)
         for result in send_pending(self.store, self.settings, self.now):
-            outcome = FAILED if result.outcome in ("failed", "retry") else result.outcome
+            outcome = FAILED if result.outcome in ("failed", "retry", "unsure") else result.outcome
             with self.store.unit() as session:
                 row = session.get_one(OutboxMessage, result.outbox_id)
                 record_item(
@@ -352,9 +353,7 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
                 for row in session.scalars(
                     select(OutboxMessage).where(OutboxMessage.id.in_(email_ids))
                 ):
-                    if row.status != "sent":
-                        row.attempts = 0 if row.status == "failed" else row.attempts
-                        row.status, row.next_attempt_at = "pending", None
+                    requeue(row)
         runner.file_imap()
         runner.send()
     except Exception as exc:

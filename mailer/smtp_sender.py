@@ -1,7 +1,9 @@
 """Sending the outbox over SMTP: one connection per batch, each row marked as it goes.
 
-The Message-ID of a row is fixed when it is enqueued. The one window left: a crash after the
-server accepted a message and before its row is marked sent sends it again on the next run.
+A row is marked `sending` (committed) before the SMTP transaction and `sent` after it. A row
+found still `sending` after a crash may or may not have reached the server: it becomes
+`unsure` and is never resent by itself, so no customer gets an e-mail twice; ops check the
+server's log for its Message-ID (fixed at enqueue time) and resend with `pecflow outbox retry`.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def send_pending(
     connector: Callable[[Settings], smtplib.SMTP] = connect,
 ) -> list[SendResult]:
     """Send every due row once; a temporary failure is retried later with backoff."""
+    results = _settle_interrupted(store, settings, now)
     with store.unit() as session:
         due = session.scalars(
             select(OutboxMessage.id)
@@ -91,14 +94,15 @@ def send_pending(
             .order_by(OutboxMessage.id)
         ).all()
     if not due:
-        return []
-    results: list[SendResult] = []
+        return results
     try:
         client = connector(settings)
     except (OSError, smtplib.SMTPException) as exc:
         reason = f"cannot reach the SMTP server: {type(exc).__name__}: {exc}"
         log.warning("outbox: %s", reason)
-        return [_record_failure(store, settings, row_id, exc, reason, now) for row_id in due]
+        return results + [
+            _record_failure(store, settings, row_id, exc, reason, now) for row_id in due
+        ]
     try:
         for row_id in due:
             results.append(_send_one(store, settings, client, row_id, now))
@@ -114,9 +118,10 @@ def _send_one(
     store: Store, settings: Settings, client: smtplib.SMTP, row_id: int, now: datetime
 ) -> SendResult:
     with store.unit() as session:
-        row = session.get_one(OutboxMessage, row_id)
+        row = session.get_one(OutboxMessage, row_id, with_for_update=True)
         if row.status != "pending":
             return SendResult(row_id, "skipped", f"already {row.status}")
+        row.status, row.attempted_at = "sending", now
         message = build_email(row, settings, now)
     try:
         client.send_message(message)
@@ -143,5 +148,26 @@ def _record_failure(
             row.status = "failed"
             row.next_attempt_at = None
             return SendResult(row_id, "failed", reason)
+        row.status = "pending"
         row.next_attempt_at = now + _backoff(row.attempts)
         return SendResult(row_id, "retry", reason)
+
+
+def _settle_interrupted(store: Store, settings: Settings, now: datetime) -> list[SendResult]:
+    """Rows left `sending` by a crash (older than any send can take) become `unsure`."""
+    cutoff = now - timedelta(seconds=4 * settings.smtp.timeout_seconds)
+    results = []
+    with store.unit() as session:
+        for row in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.status == "sending", OutboxMessage.attempted_at <= cutoff
+            )
+        ):
+            row.status = "unsure"
+            row.last_error = (
+                "the process stopped during the SMTP transaction: look for Message-ID "
+                f"{row.message_id_header} in the SMTP server's log before `pecflow outbox retry`"
+            )
+            log.error("outbox: e-mail %s may or may not have been sent", row.id)
+            results.append(SendResult(row.id, "unsure", row.last_error))
+    return results

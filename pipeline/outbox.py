@@ -88,3 +88,13 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+def requeue(row: OutboxMessage) -> bool:
+    """Make an unsent e-mail due now (ops' decision); a failed or unsure one starts afresh."""
+    if row.status in ("sent", "sending"):
+        return False
+    if row.status in ("failed", "unsure"):
+        row.attempts = 0
+    row.status, row.next_attempt_at = "pending", None
+    return True

@@ -54,7 +54,8 @@ def _count(ws: Workspace, model: type, *where) -> int:
 
 
 def _run(ws: Workspace, *extra: str):
-    result = ws.cli("run", "--once", "--now", NOW, "--json", *extra)
+    now = () if "--now" in extra else ("--now", NOW)
+    result = ws.cli("run", "--once", *now, "--json", *extra)
     return result, json.loads(result.stdout)
 
 
@@ -272,3 +273,35 @@ def test_an_oversized_message_is_archived_and_quarantined_unread(ws_mail) -> Non
         ("quarantined", "message too large (5014 bytes)")
     ]
     assert not (ws.drop / "big.eml").exists()
+
+
+class Killed(BaseException):
+    """A crash: not an Exception, so nothing in pecflow catches it."""
+
+
+def test_a_crash_during_the_smtp_send_never_sends_twice_by_itself(ws_mail, monkeypatch) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    import smtplib
+
+    original = smtplib.SMTP.send_message
+
+    def accepted_then_killed(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        raise Killed("the process dies after the server accepted the message")
+
+    monkeypatch.setattr(smtplib.SMTP, "send_message", accepted_then_killed)
+    with pytest.raises(Killed):
+        ws.cli("run", "--once", "--now", NOW)
+    monkeypatch.undo()
+    assert len(mailbox.messages) == 1
+    result, _ = _run(ws, "--now", "2026-11-20T11:00:00+01:00")
+    assert result.exit_code == 1  # an unsure e-mail needs ops
+    outbox = json.loads(ws.cli("outbox", "list", "--json").stdout)
+    assert [(o["status"], o["id"]) for o in outbox] == [("unsure", 1)]
+    assert "Message-ID" in outbox[0]["last_error"]
+    assert len(mailbox.messages) == 1, "not sent again by itself"
+    assert ws.cli("outbox", "retry", "1").exit_code == 0
+    _run(ws, "--now", "2026-11-20T11:01:00+01:00")
+    assert len(mailbox.messages) == 2, "sent again only because ops asked"

@@ -315,5 +315,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Set when a send starts: a row still `sending` after a crash may or may not have gone out.
+    attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))

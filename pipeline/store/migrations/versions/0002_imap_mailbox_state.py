@@ -1,4 +1,4 @@
-"""imap mailbox state
+"""imap mailbox state; outbox attempt time
 
 Revision ID: 0002
 Revises: 0001
@@ -27,9 +27,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("attempted_at")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("acked_at")
 
