@@ -23,14 +23,45 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
         self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-"))
         self.root.chmod(0o755)
         self.port = _free_port()
+        self.tls_port = _free_port() if tls else 0
+        self.certificate = self.root / "cert.pem"
         self.config = self.root / "dovecot.conf"
         self.mail = self.root / "mail"
+
+    def _tls_config(self) -> str:
+        """A throw-away self-signed certificate for 127.0.0.1: clients trust it only by CA file."""
+        if not self.tls_port:
+            return "ssl = no"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(self.root / "key.pem"),
+                "-out",
+                str(self.certificate),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        return f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{self.root / 'key.pem'}"
 
     def _write_config(self) -> None:
         self.mail.mkdir()
@@ -43,7 +74,7 @@ class Dovecot:
             f"""
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{self._tls_config()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -69,7 +100,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port}
+    ssl = yes
   }}
 }}
 service stats {{

@@ -312,3 +312,36 @@ def test_mailbox_check_tells_what_is_new(imap_ws) -> None:
     _run(ws)
     check = json.loads(ws.cli("mailbox", "check", "--json").stdout)
     assert (check["messages"], check["new"]) == (0, 0)
+
+
+@pytest.fixture
+def tls_dovecot():
+    from tests.dovecot import Dovecot
+
+    server = Dovecot(tls=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_certificates_are_verified_and_a_ca_file_can_vouch(
+    tls_dovecot, tmp_path, security: str
+) -> None:
+    from config import load_settings
+    from mailer.imap_source import ImapError, ImapMailbox
+
+    port = tls_dovecot.tls_port if security == "tls" else tls_dovecot.port
+    base = (
+        f'[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
+        f'username = "{USER}"\npassword = "{PASSWORD}"\ntimeout_seconds = 5\n'
+    )
+    untrusting = tmp_path / "a.toml"
+    untrusting.write_text(base, encoding="utf-8")
+    with pytest.raises(ImapError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        ImapMailbox(load_settings(untrusting).imap).__enter__()
+    trusting = tmp_path / "b.toml"
+    trusting.write_text(base + f'ca_file = "{tls_dovecot.certificate}"\n', encoding="utf-8")
+    with ImapMailbox(load_settings(trusting).imap) as box:
+        assert box.select().folder == "INBOX"
