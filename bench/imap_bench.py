@@ -61,13 +61,8 @@ def main() -> None:
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
         env.update(
+            dovecot.pecflow_env(),
             PECFLOW_CONFIG=str(work / "pecflow.toml"),
-            PECFLOW_IMAP__HOST="127.0.0.1",
-            PECFLOW_IMAP__PORT=str(dovecot.port),
-            PECFLOW_IMAP__SECURITY="plain",
-            PECFLOW_IMAP__ALLOW_PLAIN="true",
-            PECFLOW_IMAP__USERNAME=USER,
-            PECFLOW_IMAP__PASSWORD=PASSWORD,
             PECFLOW_IMAP__AFTER="flag",
             PECFLOW_SMTP__PORT="1",  # no customer e-mail leaves; not measured here
         )

@@ -190,16 +190,10 @@ def dovecot() -> Iterator[Any]:
 
 @pytest.fixture
 def imap_ws(workspace: Workspace, dovecot: Any, mailbox: Mailbox) -> tuple[Workspace, Any, Mailbox]:
-    """A workspace reading the Dovecot mailbox (plain IMAP, allowed on loopback only)."""
-    from tests.dovecot import PASSWORD, USER
-
-    workspace.env.update(
-        PECFLOW_IMAP__HOST="127.0.0.1",
-        PECFLOW_IMAP__PORT=str(dovecot.port),
-        PECFLOW_IMAP__SECURITY="plain",
-        PECFLOW_IMAP__ALLOW_PLAIN="true",
-        PECFLOW_IMAP__USERNAME=USER,
-        PECFLOW_IMAP__PASSWORD=PASSWORD,
-        PECFLOW_IMAP__TIMEOUT_SECONDS="5",
-    )
+    """A workspace reading the Dovecot mailbox."""
+    workspace.env.update(dovecot.pecflow_env(), PECFLOW_IMAP__TIMEOUT_SECONDS="5")
     return workspace, dovecot, mailbox
+
+
+class Killed(BaseException):
+    """A crash: not an Exception, so nothing in pecflow catches it."""

@@ -34,6 +34,17 @@ class Dovecot:
         self.config = self.root / "dovecot.conf"
         self.mail = self.root / "mail"
 
+    def pecflow_env(self) -> dict[str, str]:
+        """The settings that point pecflow at this server (plain IMAP: allowed on loopback)."""
+        return {
+            "PECFLOW_IMAP__HOST": "127.0.0.1",
+            "PECFLOW_IMAP__PORT": str(self.port),
+            "PECFLOW_IMAP__SECURITY": "plain",
+            "PECFLOW_IMAP__ALLOW_PLAIN": "true",
+            "PECFLOW_IMAP__USERNAME": USER,
+            "PECFLOW_IMAP__PASSWORD": PASSWORD,
+        }
+
     def _tls_config(self) -> str:
         """A throw-away self-signed certificate for 127.0.0.1: clients trust it only by CA file."""
         if not self.tls_port:

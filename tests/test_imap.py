@@ -12,16 +12,13 @@ from sqlalchemy import func, select
 
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message
+from tests.conftest import Killed
 from tests.docgen.messages import make_email, make_pec_envelope, make_pec_receipt
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.dovecot import PASSWORD, USER
 from tests.test_orders_import import EXAMPLE
 
 NOW = "2026-11-20T12:00:00+01:00"
-
-
-class Killed(BaseException):
-    """A crash: not an Exception, so nothing in pecflow catches it."""
 
 
 ARRIVED = datetime(2026, 11, 20, 9, 40, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message, Order, OrderEvent, OutboxMessage, Payment, ReviewItem
-from tests.conftest import Workspace
+from tests.conftest import Killed, Workspace
 from tests.docgen.hostile import (
     encrypted_pdf,
     executable_as_pdf,
@@ -273,10 +273,6 @@ def test_an_oversized_message_is_archived_and_quarantined_unread(ws_mail) -> Non
         ("quarantined", "message too large (5014 bytes)")
     ]
     assert not (ws.drop / "big.eml").exists()
-
-
-class Killed(BaseException):
-    """A crash: not an Exception, so nothing in pecflow catches it."""
 
 
 def test_a_crash_during_the_smtp_send_never_sends_twice_by_itself(ws_mail, monkeypatch) -> None:
