@@ -342,3 +342,15 @@ def test_certificates_are_verified_and_a_ca_file_can_vouch(
     trusting.write_text(base + f'ca_file = "{tls_dovecot.certificate}"\n', encoding="utf-8")
     with ImapMailbox(load_settings(trusting).imap) as box:
         assert box.select().folder == "INBOX"
+
+
+def test_a_folder_that_vanished_fails_the_batch_with_the_cause(imap_ws) -> None:
+    ws, _, _ = imap_ws
+    ws.env["PECFLOW_IMAP__FOLDER"] = "Sparita"
+    _ready(ws)
+    result, report = _run(ws)
+    assert result.exit_code == 1
+    batch = json.loads(ws.cli("batches", "show", str(report["batch"]), "--json").stdout)
+    assert batch["status"] == "failed"
+    assert batch["error"].startswith("IMAP 127.0.0.1:")
+    assert "select Sparita" in batch["error"]

@@ -112,3 +112,38 @@ def test_words_decide_the_kind() -> None:
         DocumentKind.IDENTITY_DOCUMENT
     )
     assert classify_text("Buongiorno, vi scrivo per") is DocumentKind.OTHER
+
+
+def test_rfc2231_names_and_tnef_are_understood() -> None:
+    raw = (
+        b"Subject: contabile\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain\r\n\r\nciao\r\n--b\r\n"
+        b"Content-Type: application/octet-stream;\r\n"
+        b" name*=UTF-8''ricevuta%20n%C2%B01.pdf\r\n"
+        b"Content-Disposition: attachment; filename*=UTF-8''ricevuta%20n%C2%B01.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b\r\n"
+        b"Content-Type: application/ms-tnef; name=winmail.dat\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\neJ8+IgAA\r\n--b--\r\n"
+    )
+    parsed = parse_message(raw)
+    names = [(a.filename, a.media_type) for a in parsed.attachments]
+    assert names == [
+        ("ricevuta n°1.pdf", "application/pdf"),
+        ("winmail.dat", "application/ms-tnef"),
+    ]
+
+
+def test_forwarded_messages_are_opened_to_a_bounded_depth() -> None:
+    message = EmailMessage()
+    message["Subject"] = "origine"
+    message.set_content("LM3454898 al livello più interno")
+    for level in range(6):
+        outer = EmailMessage()
+        outer["Subject"] = f"Fwd {level}"
+        outer.set_content(f"livello {level}")
+        outer.add_attachment(message)
+        message = outer
+    parsed = parse_message(message.as_bytes())
+    assert "LM3454898" not in parsed.body_text
+    assert [a.declared_type for a in parsed.attachments] == ["message/rfc822"]
