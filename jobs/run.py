@@ -136,7 +136,8 @@ class Runner:
                         now=self.now,
                         also=partial(_advance, status, fetched.uid, self.now),
                     )
-                    if ingested.duplicate and ingested.outcome in OUTCOME_FOLDER:
+                    known = ingested.duplicate and ingested.outcome in OUTCOME_FOLDER
+                    if known and not self.store.dry_run:
                         box.file([fetched.uid], ingested.outcome)
                 self.progress("fetch", len(uids), len(uids))
         except ImapError as exc:

@@ -32,6 +32,9 @@ OUTCOME_FOLDER = {
 }
 
 
+FILE_CHUNK = 500  # UIDs per MOVE/STORE, to stay well within servers' command-line limits
+
+
 class ImapError(Exception):
     """The server could not be used; the message is the reason in one line."""
 
@@ -148,20 +151,19 @@ class ImapMailbox:
 
     def file(self, uids: list[int], outcome: str) -> None:
         """Tell the server the outcome: move to the outcome's folder, or set the keyword."""
-        if not uids:
-            return
         client, s = self._client, self.settings
-        if s.after == "flag":
-            with _reasons(s, "set keyword"):
-                client.add_flags(uids, [s.keyword.encode()], silent=True)
-            return
         folder = self._server_name(getattr(s, OUTCOME_FOLDER[outcome]))
-        with _reasons(s, f"move to {folder}"):
-            if not client.folder_exists(folder):
+        doing = "set keyword" if s.after == "flag" else f"move to {folder}"
+        with _reasons(s, doing):
+            if uids and s.after == "move" and not client.folder_exists(folder):
                 client.create_folder(folder)
-            if client.has_capability("MOVE"):
-                client.move(uids, folder)
-            else:
-                client.copy(uids, folder)
-                client.delete_messages(uids, silent=True)
-                client.uid_expunge(uids)
+            for start in range(0, len(uids), FILE_CHUNK):
+                chunk = uids[start : start + FILE_CHUNK]
+                if s.after == "flag":
+                    client.add_flags(chunk, [s.keyword.encode()], silent=True)
+                elif client.has_capability("MOVE"):
+                    client.move(chunk, folder)
+                else:
+                    client.copy(chunk, folder)
+                    client.delete_messages(chunk, silent=True)
+                    client.uid_expunge(chunk)
