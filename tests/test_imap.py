@@ -354,3 +354,16 @@ def test_a_folder_that_vanished_fails_the_batch_with_the_cause(imap_ws) -> None:
     assert batch["status"] == "failed"
     assert batch["error"].startswith("IMAP 127.0.0.1:")
     assert "select Sparita" in batch["error"]
+
+
+def test_a_dry_run_reads_the_mailbox_and_changes_nothing(imap_ws) -> None:
+    ws, dovecot, mailbox = imap_ws
+    _ready(ws)
+    _append(dovecot, _receipt_mail())
+    result = ws.cli("run", "--once", "--dry-run", "--now", NOW, "--json")
+    assert [m["outcome"] for m in json.loads(result.stdout)["messages"]] == ["processed"]
+    assert _folders(dovecot) == {"INBOX": 1}
+    assert _count(ws) == 0
+    assert mailbox.messages == []
+    _, report = _run(ws)
+    assert [m["outcome"] for m in report["messages"]] == ["processed"]
