@@ -26,7 +26,9 @@ from jobs import views
 from jobs.imports import import_orders
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
+from pipeline.orders import Actor
 from pipeline.outbox import requeue
+from pipeline.review import CannotResolve, reject, resolve
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
@@ -442,6 +444,39 @@ def review_show(item_id: int, as_json: JsonOpt = False) -> None:
         emit(detail, True)
         return
     emit([{"field": k, "value": v} for k, v in detail.items()], False, f"review item {item_id}")
+
+
+@review_app.command("resolve")
+def review_resolve(
+    item_id: int,
+    order: Annotated[
+        list[str] | None,
+        typer.Option("--order", help="LM… the item is about (repeat for a payment of several)."),
+    ] = None,
+    reject_why: Annotated[
+        str | None, typer.Option("--reject", help="Close with no effect, giving the reason.")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", envvar="USER", help="Who decides.")] = "ops",
+    now: NowOpt = None,
+) -> None:
+    """Decide an item: --order confirms its payment (or attaches its document), as a match would."""
+    if bool(order) == bool(reject_why):
+        raise UserError('give either --order LM… or --reject "why"')
+    cfg = settings()
+    actor = Actor(f"ops:{by}")
+    with store(cfg) as st:
+        try:
+            with st.unit() as session:
+                if reject_why:
+                    outcome = reject(session, item_id, reject_why, actor, parse_now(now))
+                else:
+                    ids = [_order_id(code) for code in order or []]
+                    outcome = resolve(session, cfg, item_id, ids, actor, parse_now(now))
+        except CannotResolve as exc:
+            raise UserError(str(exc)) from None
+    typer.echo(f"review item {item_id}: {outcome}")
+    if order:
+        typer.echo("customer e-mails, if any, go out with the next `pecflow run --once`")
 
 
 @outbox_app.command("list")

@@ -164,6 +164,9 @@ def review_row(item: ReviewItem) -> Row:
         "payment": item.payment_id,
         "proposed_order": f"LM{item.proposed_order_id:07d}" if item.proposed_order_id else None,
         "created_at": _iso(item.created_at),
+        "resolution": item.resolution,
+        "resolved_by": item.resolved_by,
+        "resolved_at": _iso(item.resolved_at),
     }
 
 

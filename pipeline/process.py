@@ -26,10 +26,10 @@ from pipeline.matching import (
     decide,
     payment_fingerprint,
 )
-from pipeline.orders import Actor, change_state
-from pipeline.outbox import enqueue
+from pipeline.orders import Actor
+from pipeline.payments import confirm_payment
 from pipeline.states import OrderState
-from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder, ReviewItem
+from pipeline.store.models import Document, Message, Order, Payment, ReviewItem
 
 log = logging.getLogger(__name__)
 
@@ -255,32 +255,17 @@ class _Run:
             document.order_id = next(iter(decision.allocations))
 
     def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
-        payment.status = "confirmed"
-        for oid, amount in decision.allocations.items():
-            order = orders[oid]
-            self.session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
-            order.payment_status = "paid"
-            change_state(
-                self.session,
-                order,
-                OrderState.PROCESSING,
-                f"payment {payment.id} of {payment.amount} EUR matched",
-                self.actor,
-                self.now,
-                payment_id=payment.id,
-                message_id=self.message.id,
-            )
-            enqueue(
-                self.session,
-                self.settings,
-                key=f"payment_received:{oid}",
-                kind="payment_received",
-                order=order,
-                now=self.now,
-                batch_id=self.actor.batch_id,
-            )
-            self.confirmed.append(oid)
-            log.info("order LM%07d: payment %s confirmed", oid, payment.id)
+        confirm_payment(
+            self.session,
+            self.settings,
+            payment,
+            decision.allocations,
+            orders,
+            self.actor,
+            self.now,
+            f"payment {payment.id} of {payment.amount} EUR matched",
+        )
+        self.confirmed.extend(decision.allocations)
 
     def _attach_to_order(self, document: Document, message_codes: list[str]) -> None:
         codes = find_order_codes(document.text or "") or message_codes
