@@ -66,7 +66,7 @@ class DatabaseSettings(_Section):
 class ResellerSettings(_Section):
     name: str = "Visura S.p.A."
     ibans: list[str] = Field(default_factory=lambda: ["IT60X0542811101000000123456"])
-    postal_account: str = ""
+    postal_account: str = "000012345678"
 
 
 class MailSettings(_Section):

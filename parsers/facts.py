@@ -15,6 +15,7 @@ from parsers.codes import find_order_codes, normalise
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30})\b")
 _CRO = re.compile(r"\bC\.?R\.?O\.?\b[^\d\n]{0,20}(\d{11}|7601\d{11})\b", re.IGNORECASE)
 _TRN = re.compile(r"\bT\.?R\.?N\.?\b[^A-Z0-9\n]{0,20}([A-Z0-9]{30})\b", re.IGNORECASE)
+_POSTAL = re.compile(r"(?:\bC/C\b|\bc\.c\.|conto corrente)[^\d\n]{0,25}(\d{6,12})\b", re.I)
 _DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
 _LABELS = {
     "payer": ("ordinante", "eseguito da", "payer", "debitore", "intestatario conto"),
@@ -38,6 +39,7 @@ class PaymentFacts:
     amount_candidates: list[Decimal] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
     ibans: list[str] = field(default_factory=list)
+    postal_accounts: list[str] = field(default_factory=list)
     cro: str | None = None
     trn: str | None = None
     payer: str | None = None
@@ -95,6 +97,7 @@ def extract_payment_facts(text: str) -> PaymentFacts:
         amount_candidates=candidates,
         codes=find_order_codes(text),
         ibans=valid_ibans(text),
+        postal_accounts=list(dict.fromkeys(m.group(1) for m in _POSTAL.finditer(text))),
         cro=cro.group(1) if cro else None,
         trn=trn.group(1).upper() if trn else None,
         payer=_labelled_value(lines, _LABELS["payer"]),

@@ -44,6 +44,9 @@ class Evidence:
     message_codes: list[str]
     amount: Decimal | None
     amount_candidates: list[Decimal] = field(default_factory=list)
+    pays_reseller: bool = True
+    # Orders awaiting payment whose total is the amount and whose applicant is the payer.
+    candidates: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,24 @@ def payment_fingerprint(cro: str | None, trn: str | None, document_sha256: str) 
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
+def pays_reseller(
+    ibans: list[str], postal_accounts: list[str], reseller_ibans: list[str], postal_account: str
+) -> bool:
+    """Only a receipt that shows one of the reseller's IBANs or its postal account pays us."""
+    ours = {i.replace(" ", "").upper() for i in reseller_ibans}
+    account = postal_account.lstrip("0")
+    return bool(ours & set(ibans)) or bool(
+        account and any(a.lstrip("0") == account for a in postal_accounts)
+    )
+
+
 def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
     """Confirm only one awaiting order with the exact total, or several with the exact sum."""
+    if not evidence.pays_reseller:
+        return Review(
+            ReviewReason.WRONG_BENEFICIARY,
+            "the receipt shows none of the reseller's IBANs nor its postal account",
+        )
     codes = evidence.receipt_codes or evidence.message_codes
     if evidence.receipt_codes and not set(evidence.message_codes) <= set(evidence.receipt_codes):
         return Review(
@@ -78,7 +97,13 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
             f"the receipt {', '.join(evidence.receipt_codes)}",
         )
     if not codes:
-        return Review(ReviewReason.NO_CODE, "no LM order code on the receipt nor in the message")
+        single = evidence.candidates[0] if len(evidence.candidates) == 1 else None
+        hint = f"; LM{single:07d} has this payer and this total" if single else ""
+        return Review(
+            ReviewReason.NO_CODE,
+            f"no LM order code on the receipt nor in the message{hint}",
+            single,
+        )
     unknown = [code for code in codes if order_id(code) not in orders]
     if unknown:
         return Review(ReviewReason.UNKNOWN_CODE, f"no order {', '.join(unknown)}")

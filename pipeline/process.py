@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from pipeline.matching import (
     ReviewReason,
     decide,
     payment_fingerprint,
+    pays_reseller,
 )
 from pipeline.orders import Actor
 from pipeline.payments import confirm_payment
@@ -210,7 +213,10 @@ class _Run:
             value_date=facts.value_date,
             payer=_clip(facts.payer, 300),
             beneficiary=_clip(facts.beneficiary, 300),
-            iban=facts.ibans[0] if facts.ibans else None,
+            iban=next(
+                (i for i in facts.ibans if i in self.settings.reseller.ibans),
+                facts.ibans[0] if facts.ibans else None,
+            ),
             cro=facts.cro,
             trn=facts.trn,
             causale=facts.causale,
@@ -237,9 +243,18 @@ class _Run:
             )
         }
         views = {i: OrderView(i, OrderState(o.state), o.total_amount) for i, o in orders.items()}
-        decision = decide(
-            Evidence(facts.codes, message_codes, facts.amount, facts.amount_candidates), views
+        reseller = self.settings.reseller
+        evidence = Evidence(
+            facts.codes,
+            message_codes,
+            facts.amount,
+            facts.amount_candidates,
+            pays_reseller=pays_reseller(
+                facts.ibans, facts.postal_accounts, reseller.ibans, reseller.postal_account
+            ),
+            candidates=[] if codes else self._candidates(facts.amount, document.text or ""),
         )
+        decision = decide(evidence, views)
         payment.decided_at = self.now
         if isinstance(decision, Review):
             self._review(
@@ -253,6 +268,26 @@ class _Run:
         self._confirm(payment, decision, orders)
         if len(decision.allocations) == 1:
             document.order_id = next(iter(decision.allocations))
+
+    def _candidates(self, amount: Decimal | None, receipt: str) -> list[int]:
+        """Orders awaiting exactly this amount whose applicant is named on the receipt.
+
+        The whole text is searched, not the payer field, so that no layout hides the name.
+        """
+        if amount is None:
+            return []
+        payer_words = _plain(receipt)
+        return [
+            order.id
+            for order in self.session.scalars(
+                select(Order).where(
+                    Order.state == OrderState.AWAITING_PAYMENT.value, Order.total_amount == amount
+                )
+            )
+            if order.last_name
+            and _plain(order.last_name) in payer_words
+            and _plain(order.first_name or "") in payer_words
+        ]
 
     def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
         confirm_payment(
@@ -283,6 +318,12 @@ class _Run:
             )
             return
         document.order_id = order_id(known[0])
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents, so that Nicolò matches NICOLO on a bank's receipt."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 def _clip(value: str | None, size: int) -> str | None:

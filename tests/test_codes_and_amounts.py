@@ -22,6 +22,9 @@ from parsers.codes import find_order_codes, normalise
         ("Ordine n. LM3454898 e LM3454899", ["LM3454898", "LM3454899"]),
         ("codice LM345\n4898 fine", ["LM3454898"]),
         ("ＬＭ３４５４８９８", ["LM3454898"]),  # full-width, as some PDFs encode it
+        ("Causale LM34S4B98", ["LM3454898"]),  # OCR: S for 5, B for 8
+        ("ordine LM 3454O9l", ["LM3454091"]),  # O for 0, l for 1
+        ("LMI234567", ["LM1234567"]),
     ],
 )
 def test_codes_written_every_way_are_found(text: str, codes: list[str]) -> None:
@@ -37,15 +40,21 @@ def test_codes_written_every_way_are_found(text: str, codes: list[str]) -> None:
         "IBAN IT60X0542811101000000123456",
         "XLM3454898",  # part of a longer word
         "LM345489",  # six digits
+        "LMBOSSI srl",  # a word of look-alike letters
+        "LM3OSSIBO",  # seven look-alikes but one real digit: not a code
+        "LM34S4B98x",  # glued to a word
     ],
 )
 def test_other_numbers_are_never_codes(text: str) -> None:
     assert find_order_codes(text) == []
 
 
-@given(st.text(max_size=300))
+LOOKALIKES = str.maketrans("OoIlSB", "001158")
+
+
+@given(st.text(max_size=300) | st.text(alphabet="LM0123456789OIlSB -_.\n", max_size=60))
 def test_codes_always_come_from_the_normalised_text(text: str) -> None:
-    squeezed = "".join(normalise(text).upper().split())
+    squeezed = "".join(normalise(text).translate(LOOKALIKES).upper().split())
     for code in find_order_codes(text):
         assert code[2:] in squeezed.replace("_", "").replace("-", "").replace(".", "")
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pipeline.matching import Confirm, Evidence, OrderView, Review, ReviewReason, decide
+from pipeline.matching import (
+    Confirm,
+    Evidence,
+    OrderView,
+    Review,
+    ReviewReason,
+    decide,
+    pays_reseller,
+)
 from pipeline.states import OrderState
 
 ORDERS = {
@@ -52,3 +60,26 @@ def test_a_mismatch_proposes_the_order_for_the_human() -> None:
     decision = _decide(["LM3454898"], "20.00")
     assert isinstance(decision, Review)
     assert decision.proposed_order_id == 3454898
+
+
+def test_a_receipt_paying_someone_else_is_never_confirmed() -> None:
+    wrong = decide(Evidence(["LM3454898"], [], Decimal("24.40"), pays_reseller=False), ORDERS)
+    assert _reason(wrong) is ReviewReason.WRONG_BENEFICIARY
+
+
+def test_the_reseller_is_recognised_by_iban_or_postal_account() -> None:
+    ours = ["IT60X0542811101000000123456"]
+    assert pays_reseller(["IT02L1234512345123456789012", ours[0]], [], ours, "")
+    assert not pays_reseller(["IT02L1234512345123456789012"], [], ours, "")
+    assert pays_reseller([], ["000012345678"], ours, "12345678")
+    assert not pays_reseller([], ["000087654321"], ours, "12345678")
+    assert not pays_reseller([], [], ours, "")
+
+
+def test_no_code_proposes_the_single_candidate_only() -> None:
+    one = decide(Evidence([], [], Decimal("24.40"), candidates=[3454898]), ORDERS)
+    assert isinstance(one, Review)
+    assert (one.reason, one.proposed_order_id) == (ReviewReason.NO_CODE, 3454898)
+    two = decide(Evidence([], [], Decimal("24.40"), candidates=[3454898, 3454800]), ORDERS)
+    assert isinstance(two, Review)
+    assert two.proposed_order_id is None

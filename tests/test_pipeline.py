@@ -301,3 +301,28 @@ def test_a_crash_during_the_smtp_send_never_sends_twice_by_itself(ws_mail, monke
     assert ws.cli("outbox", "retry", "1").exit_code == 0
     _run(ws, "--now", "2026-11-20T11:01:00+01:00")
     assert len(mailbox.messages) == 2, "sent again only because ops asked"
+
+
+def test_a_receipt_to_another_beneficiary_goes_to_review(ws_mail) -> None:
+    ws, mailbox = ws_mail
+    _ready(ws)
+    other = default_spec(
+        ["LM3454898"],
+        Decimal("24.40"),
+        beneficiary="Altra Ditta S.r.l.",
+        beneficiary_iban="IT02L1234512345123456789012",
+    )
+    (ws.drop / "contabile.pdf").write_bytes(make_receipt_pdf(other, "intesa"))
+    _, report = _run(ws)
+    assert report["messages"][0]["reason"].startswith("wrong_beneficiary")
+    assert mailbox.messages == []
+
+
+def test_a_receipt_without_code_proposes_the_payer_s_order(ws_mail) -> None:
+    ws, _ = ws_mail
+    _ready(ws)
+    spec = default_spec([], Decimal("24.40"), payer="ROSSI MARIO")
+    (ws.drop / "contabile.pdf").write_bytes(make_receipt_pdf(spec, "unicredit"))
+    _run(ws)
+    (item,) = json.loads(ws.cli("review", "list", "--json").stdout)
+    assert (item["reason"], item["proposed_order"]) == ("no_code", "LM3454898")
