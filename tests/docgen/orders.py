@@ -1,25 +1,55 @@
-"""Orders as the portal exports them, with codici fiscali whose check character is right."""
+"""Orders as the portal exports them (formats/orders-export.md), with valid codici fiscali.
+
+Deliberately independent of `pipeline`: the generator computes totals and check characters
+itself, so a bug in the product's own arithmetic cannot hide behind matching test data.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+import unicodedata
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from stdnum.it.codicefiscale import calc_check_digit
 
-from pipeline.money import expected_total
-from pipeline.orders_import import COLUMNS
-
+CENT = Decimal("0.01")
+CARD_FEE_RATE = Decimal("0.018")
 _MONTHS = "ABCDEHLMPRST"
-_VOWELS = set("AEIOU")
+_VOWELS = frozenset("AEIOU")
+
+# Comune -> (codice catastale, provincia, area code of a landline there).
+MUNICIPALITIES: dict[str, tuple[str, str, str]] = {
+    "Roma": ("H501", "RM", "06"),
+    "Milano": ("F205", "MI", "02"),
+    "Napoli": ("F839", "NA", "081"),
+    "Torino": ("L219", "TO", "011"),
+    "Bologna": ("A944", "BO", "051"),
+    "Firenze": ("D612", "FI", "055"),
+    "Palermo": ("G273", "PA", "091"),
+    "Bari": ("A662", "BA", "080"),
+    "Genova": ("D969", "GE", "010"),
+    "Venezia": ("L736", "VE", "041"),
+}
+
+# Imponibile per year as the sample price list; make_order still defaults to 20.00.
+PRODUCT_NET: dict[str, str] = {
+    "standard": "20.00",
+    "standard_plus": "30.00",
+    "standard_pro": "45.00",
+    "bronze": "60.00",
+    "silver": "90.00",
+    "gold": "150.00",
+}
 
 
 @dataclass
 class OrderSpec:
+    """One row of the portal export; field order is the CSV column order."""
+
     order_id: str
     order_type: str
     product: str
@@ -48,27 +78,70 @@ class OrderSpec:
 
     @property
     def code(self) -> str:
+        """The code printed to the customer and expected in the causale."""
         return f"LM{self.order_id}"
 
+    @property
+    def total(self) -> Decimal:
+        return Decimal(self.total_amount)
 
-def _letters(name: str, *, first_name: bool) -> str:
-    letters = [c for c in name.upper() if c.isalpha()]
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(OrderSpec))
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """Half-up to the cent, as the portal rounds."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def order_total(net: Decimal, vat_rate: Decimal, payment_method: str) -> Decimal:
+    """Net plus VAT; a card payment adds 1.80 % of that (24.40 -> 24.84)."""
+    total = to_cents(net * (1 + vat_rate / 100))
+    if payment_method == "carta":
+        total += to_cents(total * CARD_FEE_RATE)
+    return total
+
+
+def _ascii_letters(name: str) -> str:
+    """Accents folded and apostrophes/spaces dropped: D'Angelo -> DANGELO, Nicolò -> NICOLO."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "".join(c for c in folded.upper() if c.isalpha())
+
+
+def _name_part(name: str, *, first_name: bool) -> str:
+    letters = _ascii_letters(name)
     consonants = [c for c in letters if c not in _VOWELS]
     vowels = [c for c in letters if c in _VOWELS]
-    if first_name and len(consonants) >= 4:
+    if first_name and len(consonants) >= 4:  # the name skips its second consonant
         consonants = [consonants[0], consonants[2], consonants[3]]
-    return "".join(consonants + vowels + ["X", "X", "X"])[:3]
+    return "".join([*consonants, *vowels, "X", "X", "X"])[:3]
 
 
 def make_tax_code(
-    last_name: str, first_name: str, birth: date, sex: str, municipality_code: str = "H501"
+    last_name: str,
+    first_name: str,
+    birth_date: date | str,
+    sex: str,
+    municipality_code: str = "H501",
 ) -> str:
-    day = birth.day + (40 if sex == "F" else 0)
+    """A codice fiscale built by the official rules, check character by python-stdnum."""
+    born = date.fromisoformat(birth_date) if isinstance(birth_date, str) else birth_date
+    day = born.day + (40 if sex.upper() == "F" else 0)
     body = (
-        f"{_letters(last_name, first_name=False)}{_letters(first_name, first_name=True)}"
-        f"{birth.year % 100:02d}{_MONTHS[birth.month - 1]}{day:02d}{municipality_code}"
+        f"{_name_part(last_name, first_name=False)}{_name_part(first_name, first_name=True)}"
+        f"{born.year % 100:02d}{_MONTHS[born.month - 1]}{day:02d}{municipality_code.upper()}"
     )
     return body + calc_check_digit(body)
+
+
+def _slug(text: str) -> str:
+    return _ascii_letters(text).lower()
+
+
+def _phone(order_id: str, area_code: str) -> str:
+    """A landline of the right length for its area, derived from the id so it is stable."""
+    digits = (order_id * 2)[: 10 - len(area_code)]
+    return area_code + digits
 
 
 def make_order(
@@ -76,51 +149,70 @@ def make_order(
     *,
     last_name: str = "Rossi",
     first_name: str = "Mario",
-    sex: str = "M",
-    birth_date: date = date(1980, 1, 1),
     payment_method: str = "bonifico",
     product: str = "standard",
     net: str = "20.00",
     vat: str = "22.00",
     order_type: str = "acquisto",
+    sex: str = "M",
+    birth_date: date | str = date(1980, 1, 1),
+    birth_municipality: str = "Roma",
+    customer_category: str = "privato",
     created_at: str = "2026-11-20T10:15:00+01:00",
+    email: str | None = None,
+    mailbox: str | None = None,
+    phone: str | None = None,
+    mobile: str = "",
+    **overrides: str,
 ) -> OrderSpec:
-    total = expected_total(Decimal(net), Decimal(vat), payment_method)
-    paid = payment_method in ("prepagato", "carta")
-    slug = f"{first_name}.{last_name}".lower().replace(" ", "").replace("'", "")
+    """An order as the portal would export it; the defaults give the doc's example row.
+
+    A `rinnovo` leaves the applicant columns empty, as the portal does. Any column can be
+    forced through `overrides` (e.g. a wrong `total_amount` to test the importer).
+    """
+    if len(order_id) != 7 or not order_id.isdigit():
+        raise ValueError(f"order_id must be 7 digits, got {order_id!r}")
+    total = order_total(Decimal(net), Decimal(vat), payment_method)
+    municipality_code, province, area = MUNICIPALITIES.get(birth_municipality, ("H501", "RM", "06"))
+    first, last = _slug(first_name), _slug(last_name)
     renewal = order_type == "rinnovo"
-    return OrderSpec(
+    born = birth_date if isinstance(birth_date, str) else birth_date.isoformat()
+    spec = OrderSpec(
         order_id=order_id,
         order_type=order_type,
         product=product,
         created_at=created_at,
-        customer_category="" if renewal else "privato",
+        customer_category="" if renewal else customer_category,
         last_name="" if renewal else last_name,
         first_name="" if renewal else first_name,
         sex="" if renewal else sex,
-        birth_date="" if renewal else birth_date.isoformat(),
-        tax_code="" if renewal else make_tax_code(last_name, first_name, birth_date, sex),
-        birth_municipality="" if renewal else "Roma",
-        birth_province="" if renewal else "RM",
+        birth_date="" if renewal else born,
+        tax_code=""
+        if renewal
+        else make_tax_code(last_name, first_name, born, sex, municipality_code),
+        birth_municipality="" if renewal else birth_municipality,
+        birth_province="" if renewal else province,
         citizenship="" if renewal else "italiana",
-        email=f"{slug}@example.it",
-        phone="" if renewal else "0612345678",
-        mobile="",
-        mailbox=f"{slug}@legalmail.it",
-        mailbox_option_2="" if renewal else f"{slug}1@legalmail.it",
-        mailbox_option_3="",
+        email=email or f"{first}.{last}@example.it",
+        phone="" if renewal else (phone if phone is not None else _phone(order_id, area)),
+        mobile="" if renewal else mobile,
+        mailbox=mailbox or f"{first}.{last}@legalmail.it",
+        mailbox_option_2="" if renewal else f"{first[:1]}.{last}@legalmail.it",
+        mailbox_option_3="" if renewal else f"{last}.{first}@legalmail.it",
         mailbox_description="" if renewal else f"{first_name} {last_name}",
         payment_method=payment_method,
         net_amount=net,
         vat_rate=vat,
         total_amount=str(total),
-        payment_status="paid" if paid else "pending",
+        payment_status="paid" if payment_method in ("prepagato", "carta") else "pending",
     )
+    return replace(spec, **overrides) if overrides else spec
 
 
 def orders_csv(orders: list[OrderSpec]) -> str:
+    """The export as CSV: the documented header, RFC 4180 quoting and CRLF rows."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\r\n")
     writer.writeheader()
     for order in orders:
         writer.writerow(asdict(order))
@@ -128,4 +220,5 @@ def orders_csv(orders: list[OrderSpec]) -> str:
 
 
 def orders_jsonl(orders: list[OrderSpec]) -> str:
-    return "".join(json.dumps(asdict(order)) + "\n" for order in orders)
+    """The same records as JSON Lines, keys in column order."""
+    return "".join(json.dumps(asdict(order), ensure_ascii=False) + "\n" for order in orders)
