@@ -16,7 +16,11 @@ _LABELLED = re.compile(
     rf"(?:{_CURRENCY}\s*)?(?P<n>{_NUMBER})(?![\d.,]|\s*%)",
     re.IGNORECASE,
 )
-_FEE_WORDS = ("commission", "spese", "fee", "costo", "charge", "bollo", "iva", "imposta")
+_FEE_WORDS = ("commission", "spese", "fee", "costo", "charge", "bollo", "iva", "imposta",
+              "tassa")  # fmt: skip
+# Money a receipt states that is not the payment: the bank's capital, the amount in words.
+_NOT_PAYMENT_WORDS = ("capitale", "capital", "patrimonio", "lettere")
+_COLUMN_WORDS = re.compile(r"importo|commission\w*|spese|totale|total|amount|charges|costo|tassa")
 _PRIMARY = ("importo", "amount", "ammontare", "somma")
 
 
@@ -50,23 +54,44 @@ class AmountMention:
     line: int
 
 
+def _line_amounts(line: str) -> list[tuple[int, Decimal]]:
+    """(position, value) of each amount on a line, labelled ones first found."""
+    found: list[tuple[int, Decimal]] = []
+    spans: set[tuple[int, int]] = set()
+    for match in _LABELLED.finditer(line):
+        value = parse_amount(match.group("n"))
+        if value is not None:
+            spans.add(match.span("n"))
+            found.append((match.start("n"), value))
+    for match in _MENTION.finditer(line):
+        group = "a" if match.group("a") else "b"
+        value = parse_amount(match.group(group))
+        if value is not None and match.span(group) not in spans:
+            found.append((match.start(group), value))
+    return sorted(found)
+
+
+def _column_labels(header: str, count: int) -> list[str] | None:
+    """A table row's labels from the header line above it, when one money word fits each."""
+    words = [m.group(0) for m in _COLUMN_WORDS.finditer(header.lower())]
+    return words if len(words) == count else None
+
+
 def find_amounts(text: str) -> list[AmountMention]:
-    """Every readable money amount with the words that precede it on its line."""
+    """Every readable money amount with the words that label it.
+
+    The label is the text before the amount on its line; for a table row of several bare
+    amounts it is the matching column heading on the line above.
+    """
     found: list[AmountMention] = []
-    for number, line in enumerate(text.splitlines()):
-        spans: set[tuple[int, int]] = set()
-        for match in _LABELLED.finditer(line):
-            value = parse_amount(match.group("n"))
-            if value is not None:
-                spans.add(match.span("n"))
-                found.append(AmountMention(value, line[: match.start("n")].lower(), number))
-        for match in _MENTION.finditer(line):
-            group = "a" if match.group("a") else "b"
-            if match.span(group) in spans:
-                continue
-            value = parse_amount(match.group(group))
-            if value is not None:
-                found.append(AmountMention(value, line[: match.start(group)].lower(), number))
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        amounts = _line_amounts(line)
+        labels = [line[:position].lower() for position, _ in amounts]
+        if len(amounts) > 1 and number and not re.search(r"[a-z]{3}", labels[0]):
+            labels = _column_labels(lines[number - 1], len(amounts)) or labels
+        found += [AmountMention(value, label, number)
+                  for (_, value), label in zip(amounts, labels, strict=True)]  # fmt: skip
     return found
 
 
@@ -80,7 +105,13 @@ def receipt_amount(text: str) -> tuple[Decimal | None, list[Decimal]]:
     Labelled amounts (importo, amount) win over totals, which win over bare currency
     amounts; fees never count. Within the first group that has any, all must agree.
     """
-    mentions = [m for m in find_amounts(text) if not _is_fee(m.label) and m.value > 0]
+    mentions = [
+        m
+        for m in find_amounts(text)
+        if m.value > 0
+        and not _is_fee(m.label)
+        and not any(word in m.label for word in _NOT_PAYMENT_WORDS)
+    ]
     groups = (
         [m for m in mentions if any(w in m.label for w in _PRIMARY)],
         [m for m in mentions if "total" in m.label],

@@ -78,11 +78,15 @@ def _to_date(text: str | None) -> date | None:
 
 
 def valid_ibans(text: str) -> list[str]:
+    """IBANs whose check digits hold; the pattern may run into a next word (`… BIC`), so the
+    longest valid prefix of what it took is the IBAN."""
     found: dict[str, None] = {}
     for match in _IBAN.finditer(text.upper()):
         compact = match.group(1).replace(" ", "")
-        if iban_check.is_valid(compact):
-            found.setdefault(compact, None)
+        for length in range(len(compact), 14, -1):
+            if iban_check.is_valid(compact[:length]):
+                found.setdefault(compact[:length], None)
+                break
     return list(found)
 
 

@@ -8,9 +8,17 @@ from decimal import Decimal
 import pdfplumber
 import pytest
 
+from config.settings import ResellerSettings
 from parsers.classify import DocumentKind, classify_text
 from parsers.facts import extract_payment_facts
-from tests.docgen.receipts import LAYOUTS, RESELLER_IBAN, default_spec, make_receipt_pdf
+from pipeline.matching import pays_reseller
+from tests.docgen.receipts import (
+    LAYOUTS,
+    RESELLER_IBAN,
+    TRICKY_LAYOUTS,
+    default_spec,
+    make_receipt_pdf,
+)
 
 
 def _text(pdf: bytes) -> str:
@@ -18,15 +26,21 @@ def _text(pdf: bytes) -> str:
         return "\n".join(page.extract_text() or "" for page in document.pages)
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS + TRICKY_LAYOUTS)
 @pytest.mark.parametrize("amount", ["24.40", "1234.56"])
-def test_every_layout_yields_code_amount_and_kind(layout: str, amount: str) -> None:
+def test_every_layout_yields_code_amount_beneficiary_and_kind(layout: str, amount: str) -> None:
+    """The tricky ones: a fee beside the amount in one table row, the amount in words, a BIC
+    after the IBAN, the bank's share capital in euros."""
     spec = default_spec(["LM3454898"], Decimal(amount), fee=Decimal("0.50"))
     text = _text(make_receipt_pdf(spec, layout))
     facts = extract_payment_facts(text)
+    reseller = ResellerSettings()
     assert classify_text(text) is DocumentKind.PAYMENT_RECEIPT
     assert facts.codes == ["LM3454898"]
     assert facts.amount == Decimal(amount)
+    assert pays_reseller(
+        facts.ibans, facts.postal_accounts, reseller.ibans, reseller.postal_account
+    )
 
 
 @pytest.mark.parametrize("layout", [lay for lay in LAYOUTS if lay != "bollettino"])
