@@ -9,9 +9,16 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
-# Debian packages the real parts need: Dovecot for the IMAP tests.
-if ! command -v dovecot >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+# Debian packages the real parts need: Dovecot for the IMAP tests, Tesseract (Italian and
+# orientation data) for OCR.
+needed=()
+command -v dovecot >/dev/null || needed+=(dovecot-imapd)
+command -v tesseract >/dev/null || needed+=(tesseract-ocr)
+for data in ita osd; do
+  [[ -n $(find /usr/share/tesseract-ocr -name "${data}.traineddata" 2>/dev/null) ]] || needed+=("tesseract-ocr-${data}")
+done
+if ((${#needed[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi
 
 # A PostgreSQL for the suite: the one on 127.0.0.1:5432 when it answers, else a private one.
