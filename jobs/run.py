@@ -243,9 +243,15 @@ class Runner:
                 session, message, self.archive, self.settings, self.actor, self.now
             )
             detail = result.reason
-            if result.orders:
-                codes = ", ".join(f"LM{o:07d}" for o in result.orders)
-                detail = f"confirmed {codes}" + (f"; {detail}" if detail else "")
+            done = [
+                f"{what} {', '.join(f'LM{o:07d}' for o in dict.fromkeys(ids))}"
+                for what, ids in (
+                    ("confirmed", result.orders),
+                    ("documents for", result.documents_for),
+                )
+                if ids
+            ]
+            detail = "; ".join([*done, *([detail] if detail else [])]) or None
             record_item(
                 session,
                 self.batch_id,

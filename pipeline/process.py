@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -29,7 +29,8 @@ from pipeline.matching import (
     payment_fingerprint,
     pays_reseller,
 )
-from pipeline.orders import Actor
+from pipeline.order_documents import documents_step
+from pipeline.orders import Actor, change_state
 from pipeline.payments import confirm_payment
 from pipeline.states import OrderState
 from pipeline.store.models import Document, Message, Order, Payment, ReviewItem
@@ -42,6 +43,7 @@ class Outcome:
     outcome: str
     reason: str | None = None
     orders: list[int] = field(default_factory=list)
+    documents_for: list[int] = field(default_factory=list)
 
 
 def parse_limits(settings: Settings) -> ParseLimits:
@@ -113,6 +115,7 @@ class _Run:
         self.now = now
         self.reviews: list[str] = []
         self.confirmed: list[int] = []
+        self.documents_for: list[int] = []
 
     def handle(self, parsed: ParsedMessage, limits: ParseLimits) -> Outcome:
         message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
@@ -137,8 +140,8 @@ class _Run:
             )
             return Outcome("quarantined", reasons)
         if self.reviews:
-            return Outcome("review", "; ".join(self.reviews), self.confirmed)
-        return Outcome("processed", None, self.confirmed)
+            return Outcome("review", "; ".join(self.reviews), self.confirmed, self.documents_for)
+        return Outcome("processed", None, self.confirmed, self.documents_for)
 
     def _document(self, attachment: Attachment, limits: ParseLimits) -> Document:
         reading = read_attachment(attachment, limits)
@@ -303,21 +306,62 @@ class _Run:
         self.confirmed.extend(decision.allocations)
 
     def _attach_to_order(self, document: Document, message_codes: list[str]) -> None:
+        """By the code on it or in the message, else by the sender's address; then the
+        order's documents may suspend or resume it."""
         codes = find_order_codes(document.text or "") or message_codes
-        if not codes:
-            self._review(
-                ReviewReason.NO_CODE, f"a {document.kind} without an order code", document=document
+        if codes:
+            known = [c for c in codes if self.session.get(Order, order_id(c)) is not None]
+            if len(known) != 1:
+                self._review(
+                    ReviewReason.UNKNOWN_CODE if not known else ReviewReason.CODE_CONFLICT,
+                    f"a {document.kind} naming {', '.join(codes)}",
+                    document=document,
+                )
+                return
+            order = self.session.get_one(Order, order_id(known[0]), with_for_update=True)
+        else:
+            senders = self._orders_of_sender()
+            if len(senders) != 1:
+                self._review(
+                    ReviewReason.NO_CODE,
+                    f"a {document.kind} without an order code",
+                    document=document,
+                )
+                return
+            order = senders[0]
+        document.order_id = order.id
+        self.documents_for.append(order.id)
+        self.session.flush()
+        kinds = set(
+            self.session.scalars(
+                select(Document.kind).where(Document.order_id == order.id, Document.status == READ)
             )
-            return
-        known = [c for c in codes if self.session.get(Order, order_id(c)) is not None]
-        if len(known) != 1:
-            self._review(
-                ReviewReason.UNKNOWN_CODE if not known else ReviewReason.CODE_CONFLICT,
-                f"a {document.kind} naming {', '.join(codes)}",
-                document=document,
+        )
+        step = documents_step(OrderState(order.state), kinds)
+        if step is not None:
+            change_state(
+                self.session,
+                order,
+                step[0],
+                step[1],
+                self.actor,
+                self.now,
+                message_id=self.message.id,
             )
-            return
-        document.order_id = order_id(known[0])
+
+    def _orders_of_sender(self) -> list[Order]:
+        """Open new-mailbox orders whose communications address wrote this message."""
+        if not self.message.sender:
+            return []
+        return list(
+            self.session.scalars(
+                select(Order).where(
+                    func.lower(Order.email) == self.message.sender.lower(),
+                    Order.order_type == "acquisto",
+                    Order.state != OrderState.FULFILLED.value,
+                )
+            )
+        )
 
 
 def _plain(text: str) -> str:
