@@ -146,6 +146,7 @@ class LimitsSettings(_Section):
     max_pages: int = Field(default=50, ge=1)
     parse_timeout_seconds: float = Field(default=30.0, gt=0)
     parse_memory_mb: int = Field(default=768, ge=64)
+    parse_workers: int = Field(default=0, ge=0, le=64)  # 0: one per core
 
 
 class CalendarSettings(_Section):

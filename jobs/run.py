@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,18 +19,23 @@ from config import Settings
 from mailer.drop_folder import list_drop_folder
 from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
+from parsers.documents import ParseLimits
+from parsers.reading import MessageReading, read_message
+from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, start_batch
 from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
-from pipeline.process import process_message
+from pipeline.process import parse_limits, process_message
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = ("received", FAILED)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -200,33 +208,70 @@ class Runner:
             )
 
     def process(self, message_ids: Iterable[int], *, skip_final: bool = False) -> None:
+        """Read messages a few ahead across the parser workers, decide them one at a time."""
         ids = list(message_ids)
-        for done, message_id in enumerate(ids):
-            self.progress("process", done, len(ids))
-            try:
-                self._process_one(message_id, skip_final)
-            except Exception as exc:
-                log.error("message %s failed: %s", message_id, type(exc).__name__)
-                detail = f"{type(exc).__name__}: {str(exc)[:500]}"
-                with self.store.unit() as session:
-                    message = session.get_one(Message, message_id)
-                    message.outcome, message.reason = FAILED, detail
-                    record_item(
-                        session,
-                        self.batch_id,
-                        "message",
-                        message.source_id,
-                        FAILED,
-                        self.now,
-                        detail=detail,
-                        message_id=message_id,
-                    )
+        if not ids:
+            return
+        limits = self.settings.limits
+        with Sandbox(
+            limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
+        ) as sandbox:
+            read = partial(self._read, sandbox, parse_limits(self.settings))
+            readings = read_ahead(self._to_read(ids), read, sandbox.workers)
+            for done, (row, reading) in enumerate(readings):
+                self.progress("process", done, len(ids))
+                try:
+                    self._process_one(row.id, reading.result(), skip_final)
+                except Exception as exc:
+                    self._fail(row.id, exc)
         self.progress("process", len(ids), len(ids))
 
-    def _process_one(self, message_id: int, skip_final: bool) -> None:
+    def _to_read(self, ids: list[int]) -> Iterator[Any]:
+        """What reading needs of each message, fetched in chunks and in the given order."""
+        columns = (Message.id, Message.size, Message.sha256, Message.raw_format, Message.facts,
+                   Message.outcome)  # fmt: skip
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            with self.store.unit() as session:
+                rows = {r.id: r for r in session.execute(
+                    select(*columns).where(Message.id.in_(chunk)))}  # fmt: skip
+            yield from (rows[i] for i in chunk if i in rows)
+
+    def _read(self, sandbox: Sandbox, limits: ParseLimits, row: Any) -> MessageReading | None:
+        if row.outcome not in RETRYABLE:
+            return None  # final outcomes never become retryable: nothing to read
+        return read_message(
+            row.size,
+            partial(self.archive.get, row.sha256),
+            row.facts.get("filename"),
+            limits,
+            sandbox,
+            bare=row.raw_format == "file",
+        )
+
+    def _fail(self, message_id: int, exc: Exception) -> None:
+        log.error("message %s failed: %s", message_id, type(exc).__name__)
+        detail = f"{type(exc).__name__}: {str(exc)[:500]}"
+        with self.store.unit() as session:
+            message = session.get_one(Message, message_id)
+            message.outcome, message.reason = FAILED, detail
+            record_item(
+                session,
+                self.batch_id,
+                "message",
+                message.source_id,
+                FAILED,
+                self.now,
+                detail=detail,
+                message_id=message_id,
+            )
+
+    def _process_one(
+        self, message_id: int, reading: MessageReading | None, skip_final: bool
+    ) -> None:
         with self.store.unit() as session:
             message = session.get_one(Message, message_id, with_for_update=True)
-            if message.outcome not in RETRYABLE:
+            if message.outcome not in RETRYABLE or reading is None:
                 if skip_final:
                     record_item(
                         session,
@@ -240,7 +285,7 @@ class Runner:
                     )
                 return
             result = process_message(
-                session, message, self.archive, self.settings, self.actor, self.now
+                session, message, reading, self.archive, self.settings, self.actor, self.now
             )
             detail = result.reason
             done = [
@@ -314,6 +359,25 @@ def _advance(status: FolderStatus, uid: int, now: datetime, session: Session) ->
         state = MailboxState(folder=status.folder)
         session.add(state)
     state.uidvalidity, state.last_uid, state.updated_at = status.uidvalidity, uid, now
+
+
+def read_ahead(
+    items: Iterable[K], read: Callable[[K], V], workers: int
+) -> Iterator[tuple[K, Future[V]]]:
+    """Each item with the future of its reading, in order. `workers` threads read at once
+    (each waiting on a sandbox worker) and at most twice that many readings wait in memory.
+    Left early, it drops what has not started; what runs ends with its sandbox."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read")
+    window: deque[tuple[K, Future[V]]] = deque()
+    try:
+        for item in items:
+            window.append((item, pool.submit(read, item)))
+            if len(window) > 2 * workers:
+                yield window.popleft()
+        while window:
+            yield window.popleft()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_once(runner: Runner) -> RunReport:
