@@ -9,14 +9,12 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
-# Debian packages the real parts need: Dovecot for the IMAP tests, Tesseract (Italian and
-# orientation data) for OCR.
+# Debian packages the real parts need: Dovecot for the IMAP tests, Tesseract with its Italian
+# data for OCR.
 needed=()
 command -v dovecot >/dev/null || needed+=(dovecot-imapd)
 command -v tesseract >/dev/null || needed+=(tesseract-ocr)
-for data in ita osd; do
-  [[ -n $(find /usr/share/tesseract-ocr -name "${data}.traineddata" 2>/dev/null) ]] || needed+=("tesseract-ocr-${data}")
-done
+[[ -n $(find /usr/share/tesseract-ocr -name ita.traineddata 2>/dev/null) ]] || needed+=(tesseract-ocr-ita)
 if ((${#needed[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi
