@@ -6,22 +6,22 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from parsers.vocabulary import phrases, vocabulary
+
 _NUMBER = r"\d{1,3}(?:[.,'’ ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _CURRENCY = r"(?:€|EUR|EURO|Euro|euro)"
 _MENTION = re.compile(
-    rf"(?:{_CURRENCY}\s*(?P<a>{_NUMBER})(?![\d.,])|(?<![\d.,])(?P<b>{_NUMBER})\s*{_CURRENCY}(?![A-Za-z]))"
+    rf"(?:{_CURRENCY}\s*(?P<a>{_NUMBER})(?![\d.,:])|(?<![\d.,])(?P<b>{_NUMBER})\s*{_CURRENCY}(?![A-Za-z]))"
 )
+_WORDS = vocabulary().amounts  # primary, total, fees, not_payment
 _LABELLED = re.compile(
-    rf"(?P<label>importo|totale|ammontare|somma|amount|total)[^\d\n€]{{0,40}}?"
-    rf"(?:{_CURRENCY}\s*)?(?P<n>{_NUMBER})(?![\d.,]|\s*%)",
+    rf"(?P<label>{'|'.join(sorted(_WORDS['primary'] + _WORDS['total'], key=len, reverse=True))})"
+    rf"[^\d\n€]{{0,40}}?"
+    rf"(?:{_CURRENCY}\s*)?(?P<n>{_NUMBER})(?![\d.,:]|\s*%)",
     re.IGNORECASE,
 )
-_FEE_WORDS = ("commission", "spese", "fee", "costo", "charge", "bollo", "iva", "imposta",
-              "tassa")  # fmt: skip
-# Money a receipt states that is not the payment: the bank's capital, the amount in words.
-_NOT_PAYMENT_WORDS = ("capitale", "capital", "patrimonio", "lettere")
-_COLUMN_WORDS = re.compile(r"importo|commission\w*|spese|totale|total|amount|charges|costo|tassa")
-_PRIMARY = ("importo", "amount", "ammontare", "somma")
+# Words that head a column of money in a table; each labels the amount under it.
+_COLUMN_WORDS = phrases(_WORDS["primary"] + _WORDS["total"] + _WORDS["fees"])
 
 
 def parse_amount(token: str) -> Decimal | None:
@@ -52,29 +52,40 @@ class AmountMention:
     value: Decimal
     label: str
     line: int
+    cents: bool = True  # written with its cents: `24,40`, not `2440`
 
 
-def _line_amounts(line: str) -> list[tuple[int, Decimal]]:
-    """(position, value) of each amount on a line, labelled ones first found."""
-    found: list[tuple[int, Decimal]] = []
+_CENTS = re.compile(r"[.,]\d{1,2}$")
+
+
+def _line_amounts(line: str) -> list[tuple[int, Decimal, bool]]:
+    """(position, value, written with cents) of each amount on a line, labelled ones first."""
+    found: list[tuple[int, Decimal, bool]] = []
     spans: set[tuple[int, int]] = set()
     for match in _LABELLED.finditer(line):
         value = parse_amount(match.group("n"))
         if value is not None:
             spans.add(match.span("n"))
-            found.append((match.start("n"), value))
+            found.append((match.start("n"), value, bool(_CENTS.search(match.group("n")))))
     for match in _MENTION.finditer(line):
         group = "a" if match.group("a") else "b"
         value = parse_amount(match.group(group))
         if value is not None and match.span(group) not in spans:
-            found.append((match.start(group), value))
+            found.append((match.start(group), value, bool(_CENTS.search(match.group(group)))))
     return sorted(found)
 
 
-def _column_labels(header: str, count: int) -> list[str] | None:
-    """A table row's labels from the header line above it, when one money word fits each."""
-    words = [m.group(0) for m in _COLUMN_WORDS.finditer(header.lower())]
-    return words if len(words) == count else None
+HEADER_REACH = 2  # lines above a table row where its header may be (OCR leaves specks between)
+
+
+def _column_labels(above: list[str], count: int) -> list[str] | None:
+    """A table row's labels from the nearest header line above it in which one money word fits
+    each amount."""
+    for header in reversed(above[-HEADER_REACH:]):
+        words = [m.group(0) for m in _COLUMN_WORDS.finditer(header.lower())]
+        if len(words) == count:
+            return words
+    return None
 
 
 def find_amounts(text: str) -> list[AmountMention]:
@@ -87,41 +98,43 @@ def find_amounts(text: str) -> list[AmountMention]:
     lines = text.splitlines()
     for number, line in enumerate(lines):
         amounts = _line_amounts(line)
-        labels = [line[:position].lower() for position, _ in amounts]
+        labels = [line[:position].lower() for position, _, _ in amounts]
         if len(amounts) > 1 and number and not re.search(r"[a-z]{3}", labels[0]):
-            labels = _column_labels(lines[number - 1], len(amounts)) or labels
-        found += [AmountMention(value, label, number)
-                  for (_, value), label in zip(amounts, labels, strict=True)]  # fmt: skip
+            labels = _column_labels(lines[:number], len(amounts)) or labels
+        found += [AmountMention(value, label, number, cents)
+                  for (_, value, cents), label in zip(amounts, labels, strict=True)]  # fmt: skip
     return found
 
 
 def _is_fee(label: str) -> bool:
-    return any(word in label for word in _FEE_WORDS)
+    return any(word in label for word in _WORDS["fees"])
 
 
 def receipt_amount(text: str) -> tuple[Decimal | None, list[Decimal]]:
     """The amount paid, or None when the receipt does not say it unambiguously.
 
     Labelled amounts (importo, amount) win over totals, which win over bare currency
-    amounts; fees never count. Within the first group that has any, all must agree.
+    amounts; fees never count. Within the first group that has any, all must agree, and all
+    must be written with their cents: receipts print them, so `€ 2440` is `€ 24,40` whose
+    comma OCR lost, not two thousand euros.
     """
     mentions = [
         m
         for m in find_amounts(text)
         if m.value > 0
         and not _is_fee(m.label)
-        and not any(word in m.label for word in _NOT_PAYMENT_WORDS)
+        and not any(word in m.label for word in _WORDS["not_payment"])
     ]
     groups = (
-        [m for m in mentions if any(w in m.label for w in _PRIMARY)],
-        [m for m in mentions if "total" in m.label],
+        [m for m in mentions if any(w in m.label for w in _WORDS["primary"])],
+        [m for m in mentions if any(w in m.label for w in _WORDS["total"])],
         mentions,
     )
     candidates = sorted({m.value for m in mentions})
     for group in groups:
         values = {m.value for m in group}
-        if len(values) == 1:
+        if len(values) == 1 and all(m.cents for m in group):
             return values.pop(), candidates
-        if len(values) > 1:
+        if values:
             return None, candidates
     return None, candidates

@@ -1,8 +1,15 @@
-"""What a document is, from the words on it; the first rule that fits wins."""
+"""What a document is, from the words on it (parsers/vocabulary.toml).
+
+Every kind counts its own signals and the kind with most wins: a contract that asks for "a
+copy of the carta d'identità" still has far more contract words than identity words.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from parsers.vocabulary import phrases, vocabulary
 
 
 class DocumentKind(StrEnum):
@@ -12,56 +19,24 @@ class DocumentKind(StrEnum):
     OTHER = "other"
 
 
-_RULES: tuple[tuple[DocumentKind, tuple[str, ...], int], ...] = (
-    (
-        DocumentKind.IDENTITY_DOCUMENT,
-        (
-            "carta d'identità",
-            "carta di identità",
-            "carta d'identita",
-            "patente di guida",
-            "passaporto",
-            "passport",
-            "identity card",
-        ),
-        1,
-    ),
-    (
-        DocumentKind.CONTRACT,
-        (
-            "contratto",
-            "condizioni generali",
-            "sottoscrizione",
-            "firma del richiedente",
-            "il richiedente dichiara",
-        ),
-        2,
-    ),
-    (
-        DocumentKind.PAYMENT_RECEIPT,
-        (
-            "bonifico",
-            "contabile",
-            "bollettino",
-            "cro",
-            "trn",
-            "beneficiario",
-            "ordinante",
-            "importo",
-            "eseguito da",
-            "credit transfer",
-            "beneficiary",
-            "causale",
-            "versamento",
-        ),
-        2,
-    ),
-)
+@dataclass(frozen=True)
+class Classification:
+    kind: DocumentKind
+    subtype: str | None = None  # bonifico, bollettino, carta; carta_identita, patente, passaporto
 
 
-def classify_text(text: str) -> DocumentKind:
+def _found(words: tuple[str, ...], lowered: str) -> int:
+    return len({match.group(0) for match in phrases(words).finditer(lowered)})
+
+
+def classify_text(text: str) -> Classification:
     lowered = text.lower()
-    for kind, words, needed in _RULES:
-        if sum(word in lowered for word in words) >= needed:
-            return kind
-    return DocumentKind.OTHER
+    scores = [
+        (_found(kind.signals, lowered), -order, kind)
+        for order, kind in enumerate(vocabulary().kinds)
+    ]
+    score, _, best = max(scores, key=lambda s: (s[0], s[1]))
+    if score < best.needed:
+        return Classification(DocumentKind.OTHER)
+    subtype = next((name for name, words in best.subtypes.items() if _found(words, lowered)), None)
+    return Classification(DocumentKind(best.name), subtype)

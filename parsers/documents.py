@@ -9,7 +9,7 @@ from typing import Any
 from parsers.mime import Attachment
 from parsers.ocr import OcrText, ocr_image, ocr_pdf
 from parsers.pdf_text import extract_pdf_text
-from parsers.sandbox import Limits, Rejected, run_limited
+from parsers.sandbox import Rejected, Sandbox
 
 READ, UNREADABLE, QUARANTINED, SKIPPED = "read", "unreadable", "quarantined", "skipped"
 # Below this mean word confidence OCR text goes to a human instead of the matcher.
@@ -27,9 +27,10 @@ _DANGEROUS = {"application/x-executable", "application/x-msdownload"}
 
 @dataclass(frozen=True)
 class ParseLimits:
+    max_message_bytes: int
     max_bytes: int
     max_pages: int
-    sandbox: Limits
+    timeout_seconds: float
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class DocumentReading:
     method: str = "none"
     confidence: float | None = None
     pages: int | None = None
+    barcodes: tuple[str, ...] = ()
 
 
 def _claims_pdf(attachment: Attachment) -> bool:
@@ -47,7 +49,9 @@ def _claims_pdf(attachment: Attachment) -> bool:
     return name.endswith(".pdf") or attachment.declared_type == "application/pdf"
 
 
-def read_attachment(attachment: Attachment, limits: ParseLimits) -> DocumentReading:
+def read_attachment(
+    attachment: Attachment, limits: ParseLimits, sandbox: Sandbox
+) -> DocumentReading:
     size, media = len(attachment.data), attachment.media_type
     if size == 0:
         return DocumentReading(QUARANTINED, "empty file (0 bytes)")
@@ -63,16 +67,18 @@ def read_attachment(attachment: Attachment, limits: ParseLimits) -> DocumentRead
         return DocumentReading(QUARANTINED, f"named or declared a PDF, but the content is {media}")
     if media == "application/pdf":
         try:
-            pdf = run_limited(extract_pdf_text, (attachment.data, limits.max_pages), limits.sandbox)
+            pdf = sandbox.run(
+                extract_pdf_text, (attachment.data, limits.max_pages), limits.timeout_seconds
+            )
         except Rejected as exc:
             return DocumentReading(QUARANTINED, exc.reason)
         if pdf.text.strip():
             return DocumentReading(
                 READ, text=pdf.text, method="pdf_text", confidence=1.0, pages=pdf.pages
             )
-        return _ocr(ocr_pdf, (attachment.data, limits.max_pages), limits)
+        return _ocr(ocr_pdf, (attachment.data, limits.max_pages), limits, sandbox)
     if media.startswith("image/"):
-        return _ocr(ocr_image, (attachment.data,), limits)
+        return _ocr(ocr_image, (attachment.data, limits.max_pages), limits, sandbox)
     if media in _NOT_DOCUMENTS or attachment.declared_type in _NOT_DOCUMENTS:
         return DocumentReading(SKIPPED, "not a document (signature or contact card)")
     if media.startswith("text/"):
@@ -82,23 +88,24 @@ def read_attachment(attachment: Attachment, limits: ParseLimits) -> DocumentRead
 
 
 def _ocr(
-    reader: Callable[..., OcrText], args: tuple[Any, ...], limits: ParseLimits
+    reader: Callable[..., OcrText],
+    args: tuple[Any, ...],
+    limits: ParseLimits,
+    sandbox: Sandbox,
 ) -> DocumentReading:
     """OCR in the sandbox; each Tesseract call has the parse timeout, the whole a few of them."""
-    timeout = limits.sandbox.timeout_seconds
-    sandbox = Limits(timeout * OCR_CALLS, limits.sandbox.memory_bytes)
+    timeout = limits.timeout_seconds
     try:
-        ocr = run_limited(reader, (*args, timeout), sandbox)
+        ocr = sandbox.run(reader, (*args, timeout), timeout * OCR_CALLS)
     except Rejected as exc:
         return DocumentReading(QUARANTINED, exc.reason)
-    if not ocr.text.strip() or ocr.confidence < OCR_MIN_CONFIDENCE:
-        return DocumentReading(
-            UNREADABLE,
-            f"OCR could not read it reliably (confidence {ocr.confidence:.0%})",
-            text=ocr.text or None,
-            method="ocr",
-            confidence=ocr.confidence,
-            pages=ocr.pages,
-        )
-    return DocumentReading(READ, text=ocr.text, method="ocr", confidence=ocr.confidence,
-                           pages=ocr.pages)  # fmt: skip
+    readable = bool(ocr.text.strip()) and ocr.confidence >= OCR_MIN_CONFIDENCE
+    return DocumentReading(
+        READ if readable else UNREADABLE,
+        None if readable else f"OCR could not read it reliably (confidence {ocr.confidence:.0%})",
+        text=ocr.text or None,
+        method="ocr",
+        confidence=ocr.confidence,
+        pages=ocr.pages,
+        barcodes=ocr.barcodes,
+    )

@@ -102,3 +102,15 @@ def test_two_different_amounts_are_ambiguous() -> None:
     amount, seen = receipt_amount("Importo € 24,40\nImporto € 30,00")
     assert amount is None
     assert seen == [Decimal("24.40"), Decimal("30.00")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Importo: € 2440\nTotale addebitato € 24,90",  # OCR lost the comma of 24,40
+        "Amount EUR 24",
+        "Importo € 24,40\nImporto € 2440",
+    ],
+)
+def test_an_amount_without_its_cents_is_refused_not_guessed(text: str) -> None:
+    assert receipt_amount(text)[0] is None

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pebble.pool.process import WORKERS_NAME
 
-from parsers.classify import DocumentKind, classify_text
+from jobs.run import read_ahead
+from parsers.classify import Classification, DocumentKind, classify_text
 from parsers.mime import bare_file, parse_message, safe_filename
-from parsers.sandbox import Limits, Rejected, run_limited
+from parsers.sandbox import Rejected, Sandbox
 from parsers.sniff import sniff
 
-LIMITS = Limits(timeout_seconds=2, memory_bytes=256 * 1024 * 1024)
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=1, memory_bytes=256 * 1024 * 1024) as pool:
+        yield pool
 
 
 def _sleep_forever() -> None:
@@ -31,21 +41,37 @@ def _crash() -> None:
     os._exit(9)
 
 
-def test_a_parser_that_hangs_is_stopped_at_the_time_limit() -> None:
+def _double(value: int) -> int:
+    return 2 * value
+
+
+def _refuse() -> None:
+    raise Rejected("encrypted PDF")
+
+
+def test_a_parser_that_hangs_is_stopped_at_the_time_limit(sandbox) -> None:
     started = time.monotonic()
     with pytest.raises(Rejected, match="longer than 2 s"):
-        run_limited(_sleep_forever, (), LIMITS)
+        sandbox.run(_sleep_forever, (), 2)
     assert time.monotonic() - started < 10
+    assert sandbox.run(_double, (21,), 2) == 42  # the killed worker was replaced
 
 
-def test_a_parser_that_eats_memory_is_stopped_at_the_memory_limit() -> None:
+def test_a_parser_that_eats_memory_is_stopped_at_the_memory_limit(sandbox) -> None:
     with pytest.raises(Rejected, match="memory"):
-        run_limited(_eat_memory, (), LIMITS)
+        sandbox.run(_eat_memory, (), 5)
+    assert sandbox.run(_double, (1,), 2) == 2
 
 
-def test_a_parser_that_dies_is_reported() -> None:
+def test_a_parser_that_dies_is_reported(sandbox) -> None:
     with pytest.raises(Rejected, match="crashed"):
-        run_limited(_crash, (), LIMITS)
+        sandbox.run(_crash, (), 5)
+    assert sandbox.run(_double, (2,), 2) == 4
+
+
+def test_a_parser_s_own_refusal_keeps_its_reason(sandbox) -> None:
+    with pytest.raises(Rejected, match=r"^encrypted PDF$"):
+        sandbox.run(_refuse, (), 5)
 
 
 @pytest.mark.parametrize(
@@ -103,15 +129,29 @@ def test_any_bytes_parse_to_an_answer(data: bytes) -> None:
     assert bare_file(data).attachments[0].data == data
 
 
-def test_words_decide_the_kind() -> None:
-    assert classify_text("Contabile bonifico\nBeneficiario: Visura\nImporto 24,40") is (
-        DocumentKind.PAYMENT_RECEIPT
-    )
-    assert classify_text("CONTRATTO di fornitura\nFirma del richiedente") is DocumentKind.CONTRACT
-    assert classify_text("REPUBBLICA ITALIANA\nCARTA D'IDENTITÀ") is (
-        DocumentKind.IDENTITY_DOCUMENT
-    )
-    assert classify_text("Buongiorno, vi scrivo per") is DocumentKind.OTHER
+@pytest.mark.parametrize(
+    ("text", "kind", "subtype"),
+    [
+        ("Contabile bonifico\nBeneficiario: Visura\nImporto 24,40", "payment_receipt", "bonifico"),
+        ("Bollettino postale\nVersamento su c/c n. 12345678\nImporto", "payment_receipt",
+         "bollettino"),
+        ("Ricevuta di pagamento con carta di credito VISA\nEsercente: Visura\nImporto 24,84",
+         "payment_receipt", "carta"),
+        ("CONTRATTO di fornitura\nFirma del richiedente", "contract", None),
+        # A contract asking for an identity document is still a contract.
+        ("CONTRATTO PEC\nIl richiedente allega la carta d'identità o il passaporto\nFirma",
+         "contract", None),
+        ("REPUBBLICA ITALIANA\nCARTA D'IDENTITÀ", "identity_document", "carta_identita"),
+        ("PATENTE DI GUIDA\nREPUBBLICA ITALIANA\n4b. 14/05/2031", "identity_document",
+         "patente"),
+        ("PASSAPORTO / PASSPORT\nData di scadenza / Date of expiry", "identity_document",
+         "passaporto"),
+        ("Buongiorno, vi scrivo per", "other", None),
+        ("microcrociera sul lago", "other", None),  # "cro" only at the start of a word
+    ],
+)  # fmt: skip
+def test_words_decide_the_kind_and_the_variety(text: str, kind: str, subtype: str | None) -> None:
+    assert classify_text(text) == Classification(DocumentKind(kind), subtype)
 
 
 def test_rfc2231_names_and_tnef_are_understood() -> None:
@@ -147,3 +187,46 @@ def test_forwarded_messages_are_opened_to_a_bounded_depth() -> None:
     parsed = parse_message(message.as_bytes())
     assert "LM3454898" not in parsed.body_text
     assert [a.declared_type for a in parsed.attachments] == ["message/rfc822"]
+
+
+_MEETING: Any = None
+
+
+def _meet(value: int) -> int:
+    """Returns only when another worker process is here at the same time."""
+    _MEETING.wait()
+    return value
+
+
+def test_a_batch_reads_its_files_in_parallel_worker_processes() -> None:
+    """Two readings that can only finish together: they must run at the same time, in two
+    worker processes, and come back in order."""
+    global _MEETING
+    _MEETING = multiprocessing.get_context("fork").Barrier(2, timeout=20)
+    with Sandbox(workers=2, memory_bytes=256 * 1024 * 1024) as pool:
+        readings = read_ahead(range(4), lambda i: pool.run(_meet, (i,), 30), workers=2)
+        assert [(item, future.result()) for item, future in readings] == [(i, i) for i in range(4)]
+
+
+def _allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def test_the_memory_limit_counts_from_what_a_worker_inherits() -> None:
+    """A large running program (a batch holding messages) must not eat the parsers' share."""
+    ballast = bytearray(700 * 1024 * 1024)  # address space, not touched
+    with Sandbox(workers=1, memory_bytes=256 * 1024 * 1024) as pool:
+        assert pool.run(_allocate, (128,), 10) == 128 * 1024 * 1024
+        with pytest.raises(Rejected, match="memory"):
+            pool.run(_allocate, (512,), 10)
+    del ballast
+
+
+def test_workers_that_die_between_calls_are_replaced() -> None:
+    with Sandbox(workers=2, memory_bytes=256 * 1024 * 1024) as pool:
+        assert pool.run(_double, (1,), 5) == 2
+        for child in multiprocessing.active_children():
+            if child.name == WORKERS_NAME:
+                os.kill(child.pid or 0, signal.SIGKILL)
+        time.sleep(1)
+        assert pool.run(_double, (3,), 5) == 6

@@ -7,16 +7,21 @@ from decimal import Decimal
 
 import pdfplumber
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config.settings import ResellerSettings
-from parsers.classify import DocumentKind, classify_text
-from parsers.facts import extract_payment_facts
+from parsers.classify import Classification, DocumentKind, classify_text
+from parsers.facts import extract_payment_facts, valid_ibans
 from pipeline.matching import pays_reseller
 from tests.docgen.receipts import (
     LAYOUTS,
     RESELLER_IBAN,
     TRICKY_LAYOUTS,
     default_spec,
+    group_iban,
+    italian_iban,
+    make_iban,
     make_receipt_pdf,
 )
 
@@ -35,7 +40,8 @@ def test_every_layout_yields_code_amount_beneficiary_and_kind(layout: str, amoun
     text = _text(make_receipt_pdf(spec, layout))
     facts = extract_payment_facts(text)
     reseller = ResellerSettings()
-    assert classify_text(text) is DocumentKind.PAYMENT_RECEIPT
+    subtype = "bollettino" if "bollettino" in layout else "bonifico"
+    assert classify_text(text) == Classification(DocumentKind.PAYMENT_RECEIPT, subtype)
     assert facts.codes == ["LM3454898"]
     assert facts.amount == Decimal(amount)
     assert pays_reseller(
@@ -57,3 +63,29 @@ def test_one_transfer_paying_two_orders_names_both() -> None:
     facts = extract_payment_facts(_text(make_receipt_pdf(spec, "intesa")))
     assert facts.codes == ["LM3454898", "LM3454899"]
     assert facts.amount == Decimal("61.00")
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=22, max_size=22),
+    st.lists(st.sampled_from([" ", " ", ".", ":", "-"]), min_size=6, max_size=6),
+)
+def test_an_iban_is_found_whatever_specks_ocr_reads_between_its_groups(
+    digits: str, separators: list[str]
+) -> None:
+    """Check digits decide: a printed IBAN with a dot or a colon between groups is still it,
+    and a one-digit misreading is never taken for it."""
+    number = italian_iban(digits[:5], digits[5:10], digits[10:])
+    groups = group_iban(number).split(" ")
+    between = zip(separators, groups[1:], strict=True)
+    printed = groups[0] + "".join(sep + group for sep, group in between)
+    assert valid_ibans(f"IBAN beneficiario: {printed} BIC BPMOIT22") == [number]
+    wrong = printed[:-1] + str((int(printed[-1]) + 1) % 10)
+    assert number not in valid_ibans(f"IBAN: {wrong}")
+
+
+@pytest.mark.parametrize("misread", ["1T", "lT", "|T", "{T", "[T"])
+def test_an_ocr_misread_italian_country_code_still_names_the_iban(misread: str) -> None:
+    printed = f"Visura S.p.A. - {misread}{RESELLER_IBAN[2:]}"
+    assert valid_ibans(printed) == [RESELLER_IBAN]
+    lithuanian = make_iban("LT", "1000011101001000")
+    assert valid_ibans(f"IBAN {lithuanian}") == [lithuanian]  # a real LT IBAN stays itself
