@@ -84,7 +84,7 @@ def order_story(session: Session, order: Order) -> Row:
             {
                 "at": _iso(document.message.received_at),
                 "what": "document",
-                "detail": f"{document.kind} ({document.media_type}, message {document.message_id})",
+                "detail": document_summary(document),
                 "actor": "system",
                 "batch": None,
             }
@@ -153,6 +153,20 @@ def message_rows(session: Session, ids: list[int]) -> list[Row]:
     ]
 
 
+def document_summary(document: Document) -> str:
+    """`identity_document: passaporto, expires 2034-07-02 (image/jpeg, ocr 94 %, message 7)`"""
+    kind = f"{document.kind}: {document.subtype}" if document.subtype else document.kind
+    facts = document.facts or {}
+    if "expired_on" in facts:
+        kind += f", expired on {facts['expired_on']}"
+    elif "expires" in facts:
+        kind += f", expires {facts['expires']}"
+    how = document.text_method
+    if document.text_confidence is not None and how == "ocr":
+        how += f" {document.text_confidence:.0%}"
+    return f"{kind} ({document.media_type}, {how}, message {document.message_id})"
+
+
 def review_row(item: ReviewItem) -> Row:
     return {
         "id": item.id,
@@ -200,6 +214,9 @@ def review_detail(session: Session, item: ReviewItem) -> Row:
         row["document"] = {
             "id": document.id,
             "kind": document.kind,
+            "subtype": document.subtype,
+            "summary": document_summary(document),
+            "barcodes": (document.facts or {}).get("barcodes", []),
             "status": document.status,
             "media_type": document.media_type,
             "filename": document.filename,

@@ -1,22 +1,38 @@
 """What the documents on file mean for a paid order: pure, no I/O.
 
-A new mailbox needs the signed contract and the applicant's identity document. A contract
-alone suspends the order (the identity document is missing); the missing piece arriving
-later resumes it.
+A new mailbox needs the signed contract and a valid identity document of the applicant. A
+contract without one, or an identity document that had expired when it arrived, suspends the
+order with that cause; the missing piece arriving later resumes it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from pipeline.states import OrderState
 
 CONTRACT, IDENTITY = "contract", "identity_document"
 
 
-def documents_step(state: OrderState, kinds: set[str]) -> tuple[OrderState, str] | None:
+@dataclass(frozen=True)
+class Paper:
+    kind: str
+    expired_on: date | None = None  # an identity document read as expired when it arrived
+
+
+def documents_step(state: OrderState, papers: list[Paper]) -> tuple[OrderState, str] | None:
     """The move the documents call for, with its cause, or None."""
-    complete = CONTRACT in kinds and IDENTITY in kinds
-    if state is OrderState.PROCESSING and CONTRACT in kinds and not complete:
+    contract = any(p.kind == CONTRACT for p in papers)
+    identities = [p for p in papers if p.kind == IDENTITY]
+    valid_identity = any(p.expired_on is None for p in identities)
+    expired = [p.expired_on for p in identities if p.expired_on is not None]
+    if state is OrderState.PROCESSING and not valid_identity and (expired or contract):
+        if expired:
+            return OrderState.SUSPENDED, f"identity document expired on {max(expired):%d/%m/%Y}"
         return OrderState.SUSPENDED, "signed contract received without an identity document"
-    if state is OrderState.SUSPENDED and complete:
-        return OrderState.PROCESSING, "contract and identity document both received"
+    if state is OrderState.SUSPENDED and valid_identity:
+        if contract:
+            return OrderState.PROCESSING, "contract and identity document both received"
+        return OrderState.PROCESSING, "a valid identity document received"
     return None

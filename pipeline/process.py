@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from parsers.classify import DocumentKind, classify_text
+from parsers.classify import Classification, DocumentKind, classify_text
 from parsers.codes import find_order_codes, order_id
-from parsers.documents import QUARANTINED, READ, UNREADABLE, ParseLimits, read_attachment
+from parsers.documents import QUARANTINED, READ, UNREADABLE, DocumentReading, ParseLimits
 from parsers.facts import extract_payment_facts
-from parsers.mime import Attachment, ParsedMessage, bare_file, parse_message
-from parsers.sandbox import Limits, Rejected, run_limited
+from parsers.identity import expiry_date
+from parsers.mime import Attachment, ParsedMessage
+from parsers.reading import MessageReading
 from pipeline.archive import Archive
 from pipeline.matching import (
     Confirm,
@@ -29,8 +32,8 @@ from pipeline.matching import (
     payment_fingerprint,
     pays_reseller,
 )
-from pipeline.order_documents import documents_step
-from pipeline.orders import Actor, change_state
+from pipeline.orders import Actor
+from pipeline.paperwork import apply_papers
 from pipeline.payments import confirm_payment
 from pipeline.states import OrderState
 from pipeline.store.models import Document, Message, Order, Payment, ReviewItem
@@ -48,34 +51,28 @@ class Outcome:
 
 def parse_limits(settings: Settings) -> ParseLimits:
     limits = settings.limits
-    sandbox = Limits(limits.parse_timeout_seconds, limits.parse_memory_mb * 1024 * 1024)
-    return ParseLimits(limits.max_attachment_bytes, limits.max_pages, sandbox)
-
-
-def _parse(raw: bytes, message: Message, limits: ParseLimits) -> ParsedMessage:
-    if message.raw_format == "file":
-        return bare_file(raw, message.facts.get("filename"))
-    return run_limited(parse_message, (raw,), limits.sandbox)
+    return ParseLimits(
+        limits.max_message_bytes,
+        limits.max_attachment_bytes,
+        limits.max_pages,
+        limits.parse_timeout_seconds,
+    )
 
 
 def process_message(
     session: Session,
     message: Message,
+    reading: MessageReading,
     archive: Archive,
     settings: Settings,
     actor: Actor,
     now: datetime,
 ) -> Outcome:
-    """Decide what one message means and write all of it; the caller owns the transaction."""
-    limits = parse_limits(settings)
-    if message.size > settings.limits.max_message_bytes:
-        return _finish(
-            message, Outcome("quarantined", f"message too large ({message.size} bytes)"), now
-        )
-    try:
-        parsed = _parse(archive.get(message.sha256), message, limits)
-    except Rejected as exc:
-        return _finish(message, Outcome("quarantined", f"unreadable message: {exc.reason}"), now)
+    """Decide what one read message means and write all of it; the caller owns the
+    transaction."""
+    parsed = reading.parsed
+    if reading.rejected or parsed is None:
+        return _finish(message, Outcome("quarantined", reading.rejected), now)
     message.subject = parsed.subject[:2000] or None
     message.sender = parsed.sender[:998] if parsed.sender else None
     if parsed.pec:
@@ -85,7 +82,7 @@ def process_message(
             message, Outcome("ignored", f"PEC service receipt: {parsed.pec_receipt}"), now
         )
     run = _Run(session, message, archive, settings, actor, now)
-    return _finish(message, run.handle(parsed, limits), now)
+    return _finish(message, run.handle(parsed, reading.documents), now)
 
 
 def _finish(message: Message, outcome: Outcome, now: datetime) -> Outcome:
@@ -117,9 +114,12 @@ class _Run:
         self.confirmed: list[int] = []
         self.documents_for: list[int] = []
 
-    def handle(self, parsed: ParsedMessage, limits: ParseLimits) -> Outcome:
+    def handle(self, parsed: ParsedMessage, readings: tuple[DocumentReading, ...]) -> Outcome:
         message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
-        documents = [self._document(att, limits) for att in parsed.attachments]
+        documents = [
+            self._document(att, reading)
+            for att, reading in zip(parsed.attachments, readings, strict=True)
+        ]
         useful = 0
         for document in documents:
             if document.status != READ:
@@ -130,6 +130,9 @@ class _Run:
             elif document.kind in (DocumentKind.CONTRACT, DocumentKind.IDENTITY_DOCUMENT):
                 useful += 1
                 self._attach_to_order(document, message_codes)
+        for oid in dict.fromkeys(self.documents_for):
+            order = self.session.get_one(Order, oid, with_for_update=True)
+            apply_papers(self.session, order, self.actor, self.now, self.message.id)
         if not useful:
             self._no_useful_document(documents)
         if any(d.status == QUARANTINED for d in documents) and not useful and not self.reviews:
@@ -143,10 +146,12 @@ class _Run:
             return Outcome("review", "; ".join(self.reviews), self.confirmed, self.documents_for)
         return Outcome("processed", None, self.confirmed, self.documents_for)
 
-    def _document(self, attachment: Attachment, limits: ParseLimits) -> Document:
-        reading = read_attachment(attachment, limits)
+    def _document(self, attachment: Attachment, reading: DocumentReading) -> Document:
         sha = self.archive.put(attachment.data)
-        kind = classify_text(reading.text) if reading.text else DocumentKind.OTHER
+        kind = classify_text(reading.text) if reading.text else Classification(DocumentKind.OTHER)
+        facts: dict[str, Any] = {"barcodes": list(reading.barcodes)} if reading.barcodes else {}
+        if kind.kind is DocumentKind.IDENTITY_DOCUMENT:
+            facts.update(self._validity(reading.text or ""))
         document = Document(
             message_id=self.message.id,
             part_index=attachment.index,
@@ -155,9 +160,11 @@ class _Run:
             media_type=attachment.media_type,
             size=len(attachment.data),
             sha256=sha,
-            kind=kind.value,
+            kind=kind.kind.value,
+            subtype=kind.subtype,
             status=reading.status,
             reason=reading.reason,
+            facts=facts,
             text_method=reading.method,
             text_confidence=reading.confidence,
             text=reading.text,
@@ -166,6 +173,16 @@ class _Run:
         self.session.add(document)
         self.session.flush()
         return document
+
+    def _validity(self, text: str) -> dict[str, str]:
+        """An identity document's expiry, and whether it had passed when the message arrived."""
+        expires = expiry_date(text)
+        if expires is None:
+            return {}
+        arrived = self.message.received_at.astimezone(self.settings.zone).date()
+        return {"expires": expires.isoformat()} | (
+            {"expired_on": expires.isoformat()} if expires < arrived else {}
+        )
 
     def _review(
         self,
@@ -279,7 +296,7 @@ class _Run:
         """
         if amount is None:
             return []
-        payer_words = _plain(receipt)
+        words = _plain(receipt)
         return [
             order.id
             for order in self.session.scalars(
@@ -287,9 +304,7 @@ class _Run:
                     Order.state == OrderState.AWAITING_PAYMENT.value, Order.total_amount == amount
                 )
             )
-            if order.last_name
-            and _plain(order.last_name) in payer_words
-            and _plain(order.first_name or "") in payer_words
+            if _names(order, words)
         ]
 
     def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
@@ -306,9 +321,10 @@ class _Run:
         self.confirmed.extend(decision.allocations)
 
     def _attach_to_order(self, document: Document, message_codes: list[str]) -> None:
-        """By the code on it or in the message, else by the sender's address; then the
-        order's documents may suspend or resume it."""
-        codes = find_order_codes(document.text or "") or message_codes
+        """By the code in its QR code or barcode, else on it, else in the message; without a
+        code, by the sender's address and the applicant's name."""
+        barcodes = find_order_codes("\n".join(document.facts.get("barcodes", [])))
+        codes = barcodes or find_order_codes(document.text or "") or message_codes
         if codes:
             known = [c for c in codes if self.session.get(Order, order_id(c)) is not None]
             if len(known) != 1:
@@ -320,48 +336,48 @@ class _Run:
                 return
             order = self.session.get_one(Order, order_id(known[0]), with_for_update=True)
         else:
-            senders = self._orders_of_sender()
-            if len(senders) != 1:
+            candidates = self._orders_by_sender_or_name(document.text or "")
+            if len(candidates) != 1:
                 self._review(
                     ReviewReason.NO_CODE,
-                    f"a {document.kind} without an order code",
+                    f"a {document.kind} without an order code"
+                    + (f" ({len(candidates)} open orders fit it)" if candidates else ""),
                     document=document,
                 )
                 return
-            order = senders[0]
+            order = candidates[0]
         document.order_id = order.id
         self.documents_for.append(order.id)
-        self.session.flush()
-        kinds = set(
-            self.session.scalars(
-                select(Document.kind).where(Document.order_id == order.id, Document.status == READ)
-            )
-        )
-        step = documents_step(OrderState(order.state), kinds)
-        if step is not None:
-            change_state(
-                self.session,
-                order,
-                step[0],
-                step[1],
-                self.actor,
-                self.now,
-                message_id=self.message.id,
-            )
 
-    def _orders_of_sender(self) -> list[Order]:
-        """Open new-mailbox orders whose communications address wrote this message."""
-        if not self.message.sender:
-            return []
-        return list(
-            self.session.scalars(
-                select(Order).where(
-                    func.lower(Order.email) == self.message.sender.lower(),
-                    Order.order_type == "acquisto",
-                    Order.state != OrderState.FULFILLED.value,
-                )
-            )
+    def _orders_by_sender_or_name(self, text: str) -> list[Order]:
+        """Open new-mailbox orders whose communications address wrote this message, narrowed
+        by the applicant's name on the document; without such an order, the paid orders
+        waiting for documents whose applicant is named on it."""
+        open_orders = select(Order).where(
+            Order.order_type == "acquisto", Order.state != OrderState.FULFILLED.value
         )
+        sender = self.message.sender
+        by_sender = (
+            list(self.session.scalars(open_orders.where(func.lower(Order.email) == sender.lower())))
+            if sender
+            else []
+        )
+        words = _plain(text)
+        if by_sender:
+            return by_sender if len(by_sender) == 1 else [o for o in by_sender if _names(o, words)]
+        waiting = open_orders.where(
+            Order.state.in_([OrderState.PROCESSING.value, OrderState.SUSPENDED.value])
+        )
+        return [o for o in self.session.scalars(waiting) if _names(o, words)]
+
+
+def _names(order: Order, words: str) -> bool:
+    """The applicant's first and last name both stand as words (Rossi is not Rossini) in the
+    document's text, already made _plain once for all the orders tried."""
+    return bool(order.last_name and order.first_name) and all(
+        re.search(rf"(?<!\w){re.escape(_plain(name))}(?!\w)", words)
+        for name in (order.last_name or "", order.first_name or "")
+    )
 
 
 def _plain(text: str) -> str:

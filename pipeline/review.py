@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from pipeline.orders import Actor
+from pipeline.paperwork import apply_papers
 from pipeline.payments import confirm_payment
 from pipeline.states import OrderState
 from pipeline.store.models import Document, Order, Payment, ReviewItem
@@ -81,7 +82,9 @@ def resolve(
     elif item.document_id is not None:
         if len(found) != 1:
             raise CannotResolve("a document belongs to one order")
-        session.get_one(Document, item.document_id).order_id = next(iter(found))
+        order = next(iter(found.values()))
+        session.get_one(Document, item.document_id).order_id = order.id
+        apply_papers(session, order, actor, now, item.message_id)
         outcome = f"document {item.document_id} attached to {codes}"
     else:
         outcome = f"matched to {codes}"

@@ -8,8 +8,10 @@ import stat
 from decimal import Decimal
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
+from parsers.mime import safe_filename
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message, Order, OrderEvent, OutboxMessage, Payment, ReviewItem
 from tests.conftest import Killed, Workspace
@@ -19,9 +21,11 @@ from tests.docgen.hostile import (
     many_pages_pdf,
     not_a_pdf,
     truncated_pdf,
+    zero_byte,
 )
 from tests.docgen.messages import make_email
 from tests.docgen.receipts import default_spec, make_receipt_pdf
+from tests.docgen.scans import decompression_bomb_png, giant_page_pdf, tiff_pages
 from tests.test_orders_import import EXAMPLE
 
 NOW = "2026-11-20T10:30:00+01:00"
@@ -231,25 +235,34 @@ def test_arrival_is_the_receiving_server_time_not_the_date_header(ws_mail) -> No
 
 
 @pytest.mark.parametrize(
-    ("make", "reason"),
+    ("make", "name", "reason"),
     [
-        (encrypted_pdf, "encrypted PDF"),
-        (lambda: truncated_pdf(_receipt()), "PDF"),
-        (executable_as_pdf, "executable content (application/x-executable)"),
-        (lambda: many_pages_pdf(5), "too many pages (5, the limit is 3)"),
-        (lambda: b"%PDF-1.4\n" + b"x" * 30000, "too large (30009 bytes, the limit is 20000)"),
+        (encrypted_pdf, "../../etc/ricevuta.pdf", "encrypted PDF"),
+        (lambda: truncated_pdf(_receipt()), "../../etc/ricevuta.pdf", "PDF"),
+        (executable_as_pdf, "../../etc/ricevuta.pdf", "executable content"),
+        (lambda: many_pages_pdf(5), "../../etc/ricevuta.pdf", "too many pages (5, the limit is 3)"),
+        (lambda: b"%PDF-1.4\n" + b"x" * 300000, "../../etc/ricevuta.pdf",
+         "too large (300009 bytes, the limit is 200000)"),
+        (zero_byte, "/tmp/ricevuta.pdf", "empty file (0 bytes)"),
+        (decompression_bomb_png, "..\\foto\r\n.png", "decompression bomb"),
+        (giant_page_pdf, "scan\x1b[31m.pdf", "decompression bomb"),
+        (lambda: tiff_pages([Image.new("L", (60, 60), 255)] * 4), "scan.tif",
+         "too many pages (4, the limit is 3)"),
     ],
-    ids=["encrypted", "truncated", "executable", "pages", "oversized"],
-)
-def test_hostile_attachments_are_quarantined_with_a_reason(ws_mail, make, reason) -> None:
+    ids=["encrypted", "truncated", "executable", "pages", "oversized", "empty", "bomb",
+         "giant-page", "tiff-pages"],
+)  # fmt: skip
+def test_hostile_attachments_are_quarantined_with_a_reason(ws_mail, make, name, reason) -> None:
+    """Whatever the file and however it is named, it ends quarantined with its reason under a
+    clean name, and the rest of the batch is processed."""
     ws, mailbox = ws_mail
-    ws.env.update(PECFLOW_LIMITS__MAX_PAGES="3", PECFLOW_LIMITS__MAX_ATTACHMENT_BYTES="20000")
+    ws.env.update(PECFLOW_LIMITS__MAX_PAGES="3", PECFLOW_LIMITS__MAX_ATTACHMENT_BYTES="200000")
     _ready(ws)
     hostile = make_email(
         sender="x@example.it",
         subject="Pagamento LM3454898",
         body="ecco",
-        attachments=[("../../etc/ricevuta.pdf", "application/pdf", make())],
+        attachments=[(name, "application/octet-stream", make())],
     )
     (ws.drop / "hostile.eml").write_bytes(hostile)
     (ws.drop / "zz-good.pdf").write_bytes(_receipt())
@@ -257,7 +270,9 @@ def test_hostile_attachments_are_quarantined_with_a_reason(ws_mail, make, reason
     assert result.exit_code == 0
     first, second = report["messages"]
     assert first["outcome"] == "quarantined"
-    assert first["reason"].startswith("ricevuta.pdf: ")
+    shown = safe_filename(name)
+    assert shown and "/" not in shown and "\\" not in shown and shown.isprintable()
+    assert first["reason"].startswith(f"{shown}: ")
     assert reason in first["reason"]
     assert second["outcome"] == "processed"
     assert len(mailbox.messages) == 1

@@ -200,8 +200,11 @@ class Document(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    subtype: Mapped[str | None] = mapped_column(String(32))  # bonifico, patente, ...
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # What the document says of itself: barcodes, an identity document's expiry.
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     text_method: Mapped[str] = mapped_column(String(16))
     text_confidence: Mapped[float | None]
     text: Mapped[str | None] = mapped_column(Text)
