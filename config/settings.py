@@ -11,10 +11,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from datetime import date, time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -151,6 +153,15 @@ class LimitsSettings(_Section):
 
 class CalendarSettings(_Section):
     timezone: str = "Europe/Rome"
+    opens: time = time(9)
+    closes: time = time(18)
+    # The office's province (a `holidays.Italy` subdivision): its patron's day is a closure.
+    subdivision: str = "RM"
+    closures: list[date] = Field(default_factory=list)  # extra closed days
+    payment_minutes: int = Field(default=30, ge=1)
+    documents_hours: int = Field(default=72, ge=1)  # working hours from documents to fulfilment
+    documents_warning_hours: int = Field(default=24, ge=1)
+    payment_warning_minutes: int = Field(default=10, ge=0)  # "at risk" this close to due_by
 
     @field_validator("timezone")
     @classmethod
@@ -160,6 +171,67 @@ class CalendarSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str) -> str:
+        if value and value not in holidays.Italy.subdivisions:
+            raise ValueError(f"{value!r} is not an Italian province code (e.g. RM, MI), nor empty")
+        return value
+
+    @field_validator("closes")
+    @classmethod
+    def _after_opening(cls, value: time, info: ValidationInfo) -> time:
+        if "opens" in info.data and not info.data["opens"] < value:
+            raise ValueError("the office must close after it opens")
+        return value
+
+
+def _cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"not a cron expression {value!r}: {exc}") from exc
+    return value
+
+
+class SchedulerSettings(_Section):
+    """When `pecflow scheduler` runs each job: crontab expressions in calendar.timezone."""
+
+    # Every 2 minutes in office hours, every 15 outside them.
+    poll: list[str] = Field(
+        default_factory=lambda: [
+            "*/2 9-17 * * mon-fri",
+            "*/15 0-8,18-23 * * mon-fri",
+            "*/15 * * * sat,sun",
+        ]
+    )
+    confirm: str = "* * * * *"  # confirm the payments whose not_before has come
+    send: str = "* * * * *"  # the outbox; each e-mail waits out its own retry backoff
+    watchdog: str = "*/5 * * * *"  # SLA: one alert to mail.ops_address per late item
+    report: str = "30 0 * * *"  # the nightly report, of the day before
+    purge: str = "0 3 * * *"  # retention
+
+    @field_validator("poll")
+    @classmethod
+    def _crons(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one cron expression")
+        return [_cron(v) for v in value]
+
+    @field_validator("confirm", "send", "watchdog", "report", "purge")
+    @classmethod
+    def _one_cron(cls, value: str) -> str:
+        return _cron(value)
+
+
+class RetentionSettings(_Section):
+    # Raw messages and attachments of finished messages older than this leave the archive
+    # (what was read from them stays in the database). 0 keeps them for ever.
+    archive_days: int = Field(default=3650, ge=0)
+    reports_days: int = Field(default=400, ge=0)  # nightly report files; 0: for ever
 
 
 class Settings(BaseSettings):
@@ -177,6 +249,8 @@ class Settings(BaseSettings):
     imap: ImapSettings = Field(default_factory=ImapSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -198,6 +272,10 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.paths.data_dir / "archive"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.paths.data_dir / "reports"
 
     @property
     def zone(self) -> ZoneInfo:
