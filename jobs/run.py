@@ -27,6 +27,7 @@ from pipeline.batches import FAILED, finish_batch, record_item, start_batch
 from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
+from pipeline.payments import confirm_due
 from pipeline.process import parse_limits, process_message
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
@@ -61,8 +62,10 @@ class Runner:
         now: datetime,
         actor: str = "system",
         progress: Progress = _no_progress,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
+        self.stopping = stopping  # asked to stop: finish the message in hand, start no other
         self.settings = settings
         self.now = now
         self.progress = progress
@@ -131,6 +134,8 @@ class Runner:
                 last_uid = self._cursor(status)
                 uids = box.uids_after(last_uid)
                 for done, fetched in enumerate(box.fetch(uids)):
+                    if self.stopping():
+                        break  # the cursor has moved only past what was ingested
                     self.progress("fetch", done, len(uids))
                     ingested = ingest(
                         self.store,
@@ -219,6 +224,9 @@ class Runner:
             read = partial(self._read, sandbox, parse_limits(self.settings))
             readings = read_ahead(self._to_read(ids), read, sandbox.workers)
             for done, (row, reading) in enumerate(readings):
+                if self.stopping():
+                    log.info("stopping: %d message(s) left for the next run", len(ids) - done)
+                    break
                 self.progress("process", done, len(ids))
                 try:
                     self._process_one(row.id, reading.result(), skip_final)
@@ -293,6 +301,7 @@ class Runner:
                 for what, ids in (
                     ("confirmed", result.orders),
                     ("documents for", result.documents_for),
+                    ("scheduled", result.scheduled),
                 )
                 if ids
             ]
@@ -308,6 +317,22 @@ class Runner:
                 message_id=message_id,
             )
             log.info("message %s: %s", message_id, result.outcome)
+
+    def confirm_due(self) -> None:
+        """Confirm the payments held until the office opened, whose time has come."""
+        with self.store.unit() as session:
+            for payment, outcome in confirm_due(session, self.settings, self.actor, self.now):
+                codes = ", ".join(f"LM{a.order_id:07d}" for a in payment.allocations)
+                record_item(
+                    session,
+                    self.batch_id,
+                    "payment",
+                    f"payment {payment.id}",
+                    outcome,
+                    self.now,
+                    detail=f"{outcome} {codes}" if codes else "settled meanwhile: to review",
+                    message_id=payment.message_id,
+                )
 
     def send(self) -> None:
         if self.store.dry_run:
@@ -386,6 +411,7 @@ def run_once(runner: Runner) -> RunReport:
         runner.poll_imap()
         runner.poll_drop_folder()
         runner.process(runner.pending_messages())
+        runner.confirm_due()
         runner.file_imap()
         runner.send()
     except Exception as exc:

@@ -34,6 +34,8 @@ class OrderView:
     id: int
     state: OrderState
     total: Decimal
+    # A payment already matched to it, waiting for the office to open to be confirmed.
+    scheduled_payment: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
         return Review(
             ReviewReason.ALREADY_PAID,
             f"LM{first.id:07d} is {first.state.value}, not awaiting payment",
+            first.id,
+        )
+    scheduled = [o for o in named if o.scheduled_payment is not None]
+    if scheduled:
+        first = scheduled[0]
+        return Review(
+            ReviewReason.ALREADY_PAID,
+            f"payment {first.scheduled_payment} already pays LM{first.id:07d} "
+            "(confirmed when the office opens)",
             first.id,
         )
     proposed = named[0].id if len(named) == 1 else None

@@ -8,7 +8,7 @@ order with that cause; the missing piece arriving later resumes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from pipeline.states import OrderState
 
@@ -19,6 +19,19 @@ CONTRACT, IDENTITY = "contract", "identity_document"
 class Paper:
     kind: str
     expired_on: date | None = None  # an identity document read as expired when it arrived
+    arrived_at: datetime | None = None
+
+
+def complete_since(papers: list[Paper]) -> datetime | None:
+    """When the order first had both a contract and a valid identity document: the clock of
+    the documents' promise (72 working hours to fulfilment) starts there."""
+    contracts = [p.arrived_at for p in papers if p.kind == CONTRACT and p.arrived_at]
+    identities = [
+        p.arrived_at for p in papers if p.kind == IDENTITY and not p.expired_on and p.arrived_at
+    ]
+    if not contracts or not identities:
+        return None
+    return max(min(contracts), min(identities))
 
 
 def documents_step(state: OrderState, papers: list[Paper]) -> tuple[OrderState, str] | None:

@@ -6,15 +6,18 @@ import logging
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import enqueue
 from pipeline.states import OrderState
-from pipeline.store.models import Order, Payment, PaymentOrder
+from pipeline.store.models import Order, Payment, PaymentOrder, ReviewItem
 
 log = logging.getLogger(__name__)
+SCHEDULED = "scheduled"  # matched, waiting for payment.not_before to be confirmed
 
 
 def confirm_payment(
@@ -30,9 +33,11 @@ def confirm_payment(
     """Pay the orders, move each to processing and queue its e-mail, in the caller's transaction."""
     payment.status = "confirmed"
     payment.decided_at = now
+    scheduled = {a.order_id for a in payment.allocations}
     for oid, amount in allocations.items():
         order = orders[oid]
-        session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
+        if oid not in scheduled:
+            session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
         order.payment_status = "paid"
         change_state(
             session,
@@ -54,3 +59,71 @@ def confirm_payment(
             batch_id=actor.batch_id,
         )
         log.info("order LM%07d: payment %s confirmed (%s)", oid, payment.id, actor.name)
+
+
+def schedule_payment(
+    session: Session, payment: Payment, allocations: dict[int, Decimal], now: datetime
+) -> None:
+    """Hold a matched payment until the office opens (payment.not_before): the match is kept,
+    and the orders are paid, the customer written to, only by `confirm_due` from then on."""
+    payment.status = SCHEDULED
+    payment.decided_at = now
+    for oid, amount in allocations.items():
+        session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
+    session.flush()
+
+
+def confirm_due(
+    session: Session, settings: Settings, actor: Actor, now: datetime
+) -> list[tuple[Payment, str]]:
+    """Confirm every scheduled payment whose time has come; one whose orders were settled
+    meanwhile (by ops, an import, another receipt) goes to review instead. Returns each
+    payment with what became of it."""
+    due = session.scalars(
+        select(Payment)
+        .where(Payment.status == SCHEDULED, Payment.not_before <= now)
+        .order_by(Payment.not_before, Payment.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    done: list[tuple[Payment, str]] = []
+    for payment in due:
+        allocations = {a.order_id: a.amount for a in payment.allocations}
+        orders = {
+            o.id: o
+            for o in session.scalars(
+                select(Order).where(Order.id.in_(allocations)).order_by(Order.id).with_for_update()
+            )
+        }
+        settled = [o for o in orders.values() if o.state != OrderState.AWAITING_PAYMENT.value]
+        if settled:
+            for allocation in list(payment.allocations):
+                session.delete(allocation)
+            payment.status = "review"
+            session.add(
+                ReviewItem(
+                    reason=ReviewReason.ALREADY_PAID.value,
+                    detail=f"{settled[0].code} became {settled[0].state} before payment "
+                    f"{payment.id} was due to be confirmed",
+                    status="open",
+                    message_id=payment.message_id,
+                    document_id=payment.document_id,
+                    payment_id=payment.id,
+                    proposed_order_id=settled[0].id,
+                    created_at=now,
+                    batch_id=actor.batch_id,
+                )
+            )
+            done.append((payment, "review"))
+            continue
+        confirm_payment(
+            session,
+            settings,
+            payment,
+            allocations,
+            orders,
+            actor,
+            now,
+            f"payment {payment.id} of {payment.amount} EUR matched, confirmed at opening",
+        )
+        done.append((payment, "confirmed"))
+    return done

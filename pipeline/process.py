@@ -22,6 +22,7 @@ from parsers.identity import expiry_date
 from parsers.mime import Attachment, ParsedMessage
 from parsers.reading import MessageReading
 from pipeline.archive import Archive
+from pipeline.business_calendar import business_calendar
 from pipeline.matching import (
     Confirm,
     Evidence,
@@ -34,9 +35,9 @@ from pipeline.matching import (
 )
 from pipeline.orders import Actor
 from pipeline.paperwork import apply_papers
-from pipeline.payments import confirm_payment
+from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
 from pipeline.states import OrderState
-from pipeline.store.models import Document, Message, Order, Payment, ReviewItem
+from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder, ReviewItem
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Outcome:
     reason: str | None = None
     orders: list[int] = field(default_factory=list)
     documents_for: list[int] = field(default_factory=list)
+    scheduled: list[int] = field(default_factory=list)  # confirmed when the office opens
 
 
 def parse_limits(settings: Settings) -> ParseLimits:
@@ -112,6 +114,8 @@ class _Run:
         self.now = now
         self.reviews: list[str] = []
         self.confirmed: list[int] = []
+        self.scheduled: list[int] = []
+        self.window = business_calendar(settings).payment_window(message.received_at)
         self.documents_for: list[int] = []
 
     def handle(self, parsed: ParsedMessage, readings: tuple[DocumentReading, ...]) -> Outcome:
@@ -142,9 +146,10 @@ class _Run:
                 if d.status == QUARANTINED
             )
             return Outcome("quarantined", reasons)
+        done = (self.confirmed, self.documents_for, self.scheduled)
         if self.reviews:
-            return Outcome("review", "; ".join(self.reviews), self.confirmed, self.documents_for)
-        return Outcome("processed", None, self.confirmed, self.documents_for)
+            return Outcome("review", "; ".join(self.reviews), *done)
+        return Outcome("processed", None, *done)
 
     def _document(self, attachment: Attachment, reading: DocumentReading) -> Document:
         sha = self.archive.put(attachment.data)
@@ -243,6 +248,8 @@ class _Run:
             codes=facts.codes,
             status="review",
             received_at=self.message.received_at,
+            not_before=self.window.not_before,
+            due_by=self.window.due_by,
         )
         self.session.add(payment)
         self.session.flush()
@@ -262,7 +269,19 @@ class _Run:
                 select(Order).where(Order.id.in_([order_id(c) for c in codes])).with_for_update()
             )
         }
-        views = {i: OrderView(i, OrderState(o.state), o.total_amount) for i, o in orders.items()}
+        scheduled = dict(
+            self.session.execute(
+                select(PaymentOrder.order_id, PaymentOrder.payment_id)
+                .join(Payment)
+                .where(PaymentOrder.order_id.in_(orders), Payment.status == SCHEDULED)
+            )
+            .tuples()
+            .all()
+        )
+        views = {
+            i: OrderView(i, OrderState(o.state), o.total_amount, scheduled.get(i))
+            for i, o in orders.items()
+        }
         reseller = self.settings.reseller
         evidence = Evidence(
             facts.codes,
@@ -308,6 +327,11 @@ class _Run:
         ]
 
     def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
+        """Now if the office is open, else when it opens (pipeline.business_calendar)."""
+        if self.now < self.window.not_before:
+            schedule_payment(self.session, payment, decision.allocations, self.now)
+            self.scheduled.extend(decision.allocations)
+            return
         confirm_payment(
             self.session,
             self.settings,
