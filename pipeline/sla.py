@@ -1,0 +1,158 @@
+"""What is late against the reseller's promises, or about to be: the watchdog's, `sla late`'s
+and the nightly report's one reading of them.
+
+Payments: a receipt is processed by its due_by (pipeline.business_calendar); one still
+scheduled, in review or not even read after that is late. Documents: an order with a signed
+contract and a valid identity document is fulfilled within the working hours promised from
+when the papers were complete; a suspended order waits on the customer and is nobody's delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from pipeline.business_calendar import BusinessCalendar, business_calendar
+from pipeline.order_documents import complete_since
+from pipeline.paperwork import papers_on_file
+from pipeline.states import OrderState
+from pipeline.store.models import Message, Order, OrderEvent, Payment, PaymentOrder
+
+OPEN_PAYMENTS = ("scheduled", "review")
+UNREAD_MESSAGES = ("received", "failed")
+LATE, AT_RISK = "late", "at_risk"
+
+
+@dataclass(frozen=True)
+class SlaItem:
+    kind: str  # payment or documents
+    key: str  # stable: the watchdog alerts once per key
+    ref: str
+    due_by: datetime
+    status: str  # late or at_risk
+    detail: str
+
+
+def standing(now: datetime, due_by: datetime, warn_from: datetime) -> str | None:
+    """Late once due_by has passed, at risk from the warning on, else nothing to say."""
+    if now > due_by:
+        return LATE
+    return AT_RISK if now >= warn_from else None
+
+
+@dataclass(frozen=True)
+class DocumentsClock:
+    order_id: int
+    complete_at: datetime
+    due_by: datetime
+    warn_from: datetime
+    fulfilled_at: datetime | None
+
+
+def documents_clocks(
+    session: Session, calendar: BusinessCalendar, settings: Settings
+) -> list[DocumentsClock]:
+    """Every new-mailbox order whose papers are complete, with the time its fulfilment is due."""
+    orders = session.execute(
+        select(Order.id, Order.state).where(
+            Order.order_type == "acquisto",
+            Order.state.in_([OrderState.PROCESSING.value, OrderState.FULFILLED.value]),
+        )
+    ).all()
+    papers = papers_on_file(session, [oid for oid, _ in orders])
+    fulfilled = dict(
+        session.execute(
+            select(OrderEvent.order_id, OrderEvent.at).where(
+                OrderEvent.to_state == OrderState.FULFILLED.value,
+                OrderEvent.order_id.in_([oid for oid, state in orders if state == "fulfilled"]),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    hours = settings.calendar
+    clocks = []
+    for oid, _ in orders:
+        start = complete_since(papers[oid])
+        if start is not None:
+            due = calendar.after_working_hours(start, hours.documents_hours)
+            warn = calendar.after_working_hours(start, hours.documents_warning_hours)
+            clocks.append(DocumentsClock(oid, start, due, warn, fulfilled.get(oid)))
+    return clocks
+
+
+def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaItem]:
+    """Everything late or at risk at `now`, most overdue first."""
+    calendar = business_calendar(settings)
+    warning = timedelta(minutes=settings.calendar.payment_warning_minutes)
+    items: list[SlaItem] = []
+    payments = session.execute(
+        select(Payment.id, Payment.status, Payment.due_by, Payment.not_before).where(
+            Payment.status.in_(OPEN_PAYMENTS), Payment.due_by.is_not(None)
+        )
+    ).all()
+    codes = _codes(session, [p.id for p in payments])
+    for p in payments:
+        status = standing(now, p.due_by, p.due_by - warning)
+        if status:
+            what = "confirmation scheduled" if p.status == "scheduled" else "waiting for review"
+            orders = f" for {codes[p.id]}" if codes.get(p.id) else ""
+            items.append(
+                SlaItem(
+                    "payment",
+                    f"payment:{p.id}",
+                    f"payment {p.id}",
+                    p.due_by,
+                    status,
+                    f"{what}{orders}",
+                )
+            )
+    for m in session.execute(
+        select(Message.id, Message.received_at, Message.outcome).where(
+            Message.outcome.in_(UNREAD_MESSAGES)
+        )
+    ):
+        due = calendar.payment_window(m.received_at).due_by
+        status = standing(now, due, due - warning)
+        if status:
+            items.append(
+                SlaItem(
+                    "payment",
+                    f"message:{m.id}",
+                    f"message {m.id}",
+                    due,
+                    status,
+                    f"not processed yet ({m.outcome})",
+                )
+            )
+    for clock in documents_clocks(session, calendar, settings):
+        status = None if clock.fulfilled_at else standing(now, clock.due_by, clock.warn_from)
+        if status:
+            code = f"LM{clock.order_id:07d}"
+            since = clock.complete_at.astimezone(calendar.zone)
+            items.append(
+                SlaItem(
+                    "documents",
+                    f"documents:{clock.order_id}",
+                    code,
+                    clock.due_by,
+                    status,
+                    f"documents complete since {since:%d/%m/%Y %H:%M}, not fulfilled",
+                )
+            )
+    return sorted(items, key=lambda i: (i.due_by, i.key))
+
+
+def _codes(session: Session, payment_ids: list[int]) -> dict[int, str]:
+    found: dict[int, list[str]] = {}
+    for pid, oid in session.execute(
+        select(PaymentOrder.payment_id, PaymentOrder.order_id).where(
+            PaymentOrder.payment_id.in_(payment_ids)
+        )
+    ):
+        found.setdefault(pid, []).append(f"LM{oid:07d}")
+    return {pid: ", ".join(sorted(c)) for pid, c in found.items()}
