@@ -46,6 +46,20 @@ def build_email(row: OutboxMessage, settings: Settings, now: datetime) -> EmailM
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    for attachment in row.attachments:
+        maintype, _, subtype = attachment.media_type.partition("/")
+        html = message.get_body(("related", "html")) if row.body_html else None
+        if attachment.content_id and isinstance(html, EmailMessage):
+            html.add_related(
+                attachment.data,
+                maintype,
+                subtype,
+                cid=f"<{attachment.content_id}>",
+                filename=attachment.filename,
+                disposition="inline",
+            )
+        else:
+            message.add_attachment(attachment.data, maintype, subtype, filename=attachment.filename)
     return message
 
 

@@ -50,6 +50,9 @@ class Archive:
         with self.path(sha256).open("rb") as handle:
             return handle.read(size)
 
+    def remove(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
     def _publish(self, tmp: Path, sha: str) -> None:
         # A hard link never replaces an existing file: what is archived stays as it was.
         final = self.path(sha)
@@ -77,3 +80,6 @@ class DryRunArchive(Archive):
 
     def head(self, sha256: str, size: int) -> bytes:
         return self.get(sha256)[:size]
+
+    def remove(self, sha256: str) -> None:
+        self._new.pop(sha256, None)

@@ -7,6 +7,8 @@ so reruns and re-deliveries never write a customer twice.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from mailer.render import render
 from pipeline.money import to_cents
-from pipeline.store.models import Order, OutboxMessage
+from pipeline.store.models import Order, OutboxAttachment, OutboxMessage
 
 PRODUCT_LABELS = {
     "standard": "PEC Standard",
@@ -27,6 +29,14 @@ PRODUCT_LABELS = {
     "silver": "PEC Silver",
     "gold": "PEC Gold",
 }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    media_type: str
+    data: bytes
+    content_id: str | None = None  # shown inside the HTML as cid:<content_id>
 
 
 def order_context(order: Order) -> dict[str, Any]:
@@ -60,13 +70,48 @@ def enqueue(
     now: datetime,
     batch_id: int | None,
 ) -> OutboxMessage:
+    """A customer e-mail about an order."""
+    context = {"order": order_context(order)}
+    return _write(session, settings, key, kind, order.email, context, now, batch_id, order.id)
+
+
+def enqueue_ops(
+    session: Session,
+    settings: Settings,
+    *,
+    key: str,
+    kind: str,
+    context: dict[str, Any],
+    now: datetime,
+    batch_id: int | None,
+    attachments: Sequence[Attachment] = (),
+) -> OutboxMessage | None:
+    """An e-mail to the ops address, once per key; None when no ops address is set."""
+    if not settings.mail.ops_address:
+        return None
+    to = settings.mail.ops_address
+    return _write(session, settings, key, kind, to, context, now, batch_id, None, attachments)
+
+
+def _write(
+    session: Session,
+    settings: Settings,
+    key: str,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    now: datetime,
+    batch_id: int | None,
+    order_id: int | None,
+    attachments: Sequence[Attachment] = (),
+) -> OutboxMessage:
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
     if existing is not None:
         return existing
     email = render(
         kind,
         {
-            "order": order_context(order),
+            **context,
             "footer": settings.mail.company_footer,
             "office_address": settings.mail.from_address,
         },
@@ -74,8 +119,8 @@ def enqueue(
     row = OutboxMessage(
         idempotency_key=key,
         kind=kind,
-        order_id=order.id,
-        to_address=order.email,
+        order_id=order_id,
+        to_address=to,
         subject=email.subject,
         body_text=email.text,
         body_html=email.html,
@@ -85,6 +130,12 @@ def enqueue(
         created_at=now,
         batch_id=batch_id,
     )
+    row.attachments = [
+        OutboxAttachment(
+            filename=a.filename, media_type=a.media_type, content_id=a.content_id, data=a.data
+        )
+        for a in attachments
+    ]
     session.add(row)
     session.flush()
     return row

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -168,6 +169,8 @@ class Message(Base):
     # When the source was told the outcome (moved or flagged on the IMAP server).
     acked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When the retention purge deleted its raw bytes and its documents' from the archive.
+    archive_purged_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     documents: Mapped[list[Document]] = relationship(
         back_populates="message", order_by="Document.id"
@@ -322,3 +325,18 @@ class OutboxMessage(Base):
     attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(order_by="OutboxAttachment.id")
+
+
+class OutboxAttachment(Base):
+    """A file sent with an outbox e-mail; with a content_id it is shown inside the HTML."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(255))
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
