@@ -10,7 +10,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,11 +24,14 @@ from rich.table import Table
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.imports import import_orders
+from jobs.report import make_report
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
+from pipeline.business_calendar import business_calendar
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.review import CannotResolve, reject, resolve
+from pipeline.sla import LATE, sla_items
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
@@ -45,6 +48,9 @@ outbox_app = typer.Typer(help="Customer e-mails.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 mailbox_app = typer.Typer(help="The amministrazione IMAP mailbox.", no_args_is_help=True)
+sla_app = typer.Typer(
+    help="The business-hour promises: due times and what is late.", no_args_is_help=True
+)
 for sub, name in (
     (orders_app, "orders"),
     (batches_app, "batches"),
@@ -53,6 +59,7 @@ for sub, name in (
     (db_app, "db"),
     (config_app, "config"),
     (mailbox_app, "mailbox"),
+    (sla_app, "sla"),
 ):
     app.add_typer(sub, name=name)
 
@@ -530,6 +537,122 @@ def mailbox_check(as_json: JsonOpt = False) -> None:
         "resync": state is not None and not same,
     }
     emit(row, as_json, "mailbox")
+
+
+# --- scheduler, report ------------------------------------------------------------------------
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the jobs unattended (poll, confirm, send, SLA watchdog, report, purge) until SIGTERM.
+    Exit 2 when another scheduler already runs on the same database."""
+    from jobs.scheduler import serve
+    from jobs.single_instance import AlreadyRunning
+
+    cfg = settings()
+    with store(cfg) as st:
+        try:
+            serve(st, cfg)
+        except AlreadyRunning as exc:
+            raise UserError(str(exc)) from None
+
+
+@app.command()
+def report(
+    day: Annotated[
+        str | None, typer.Option("--date", help="The day (YYYY-MM-DD); default: yesterday.")
+    ] = None,
+    now: NowOpt = None,
+) -> None:
+    """Make the nightly report of a day by hand: HTML, CSV and chart files, and its e-mail to
+    ops (queued once per day; the next run or the scheduler sends it)."""
+    cfg = settings()
+    moment = parse_now(now)
+    try:
+        when = date.fromisoformat(day) if day else moment.astimezone(cfg.zone).date()
+    except ValueError:
+        raise UserError(f"--date: not a date (YYYY-MM-DD): {day!r}") from None
+    if day is None:
+        when -= timedelta(days=1)
+    with store(cfg) as st:
+        files = make_report(st, cfg, when, moment)
+    typer.echo(f"{files.html}\n{files.csv}\n{files.chart}")
+    if files.emailed_to:
+        typer.echo(f"e-mail to {files.emailed_to} queued")
+
+
+@app.command()
+def purge(now: NowOpt = None) -> None:
+    """Apply retention now (the scheduler does it nightly): old archived bytes, old reports."""
+    from jobs.scheduled import Jobs
+
+    cfg = settings()
+    moment = parse_now(now)
+    with store(cfg) as st:
+        Jobs(st, cfg, lambda: moment).purge()
+
+
+# --- sla --------------------------------------------------------------------------------------
+
+TimeArg = Annotated[
+    str, typer.Argument(help="Arrival, ISO 8601; without an offset, the office's local time.")
+]
+
+
+def _arrival(value: str, cfg: Settings) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=cfg.zone)
+
+
+@sla_app.command("payment-due")
+def sla_payment_due(time: TimeArg, as_json: JsonOpt = False) -> None:
+    """When a receipt arriving at TIME is due (and, with --json, from when it may be confirmed)."""
+    cfg = settings()
+    window = business_calendar(cfg).payment_window(_arrival(time, cfg))
+    if as_json:
+        emit(
+            {"not_before": window.not_before.isoformat(), "due_by": window.due_by.isoformat()}, True
+        )
+    else:
+        typer.echo(window.due_by.isoformat())
+
+
+@sla_app.command("documents-due")
+def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
+    """When an order whose documents were complete at TIME must be fulfilled (72 working
+    hours by default; --json adds the warning time)."""
+    cfg = settings()
+    calendar, rules, start = business_calendar(cfg), cfg.calendar, _arrival(time, cfg)
+    due = calendar.after_working_hours(start, rules.documents_hours)
+    if as_json:
+        warning = calendar.after_working_hours(start, rules.documents_warning_hours)
+        emit({"warning": warning.isoformat(), "due_by": due.isoformat()}, True)
+    else:
+        typer.echo(due.isoformat())
+
+
+@sla_app.command("late")
+def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
+    """Payments and documents late or at risk; exit 1 when anything is late."""
+    cfg = settings()
+    with store(cfg) as st, st.unit() as session:
+        items = sla_items(session, cfg, parse_now(now))
+    rows = [
+        {
+            "kind": i.kind,
+            "ref": i.ref,
+            "status": i.status,
+            "due_by": i.due_by.astimezone(cfg.zone).isoformat(),
+            "detail": i.detail,
+        }
+        for i in items
+    ]
+    emit(rows, as_json, "late or at risk")
+    if any(i.status == LATE for i in items):
+        raise typer.Exit(1)
 
 
 def main() -> None:

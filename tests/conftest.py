@@ -66,6 +66,7 @@ def _empty_tables(url: str) -> None:
     with engine.begin() as conn:
         names = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))  # the scheduler's own
     engine.dispose()
 
 

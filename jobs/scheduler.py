@@ -1,0 +1,122 @@
+"""`pecflow scheduler`: the jobs of jobs.scheduled on APScheduler 3, unattended.
+
+Jobs live in the database (SQLAlchemy job store), so a restart keeps their next run times.
+Each job coalesces and has no misfire limit: a scheduler that was down for an hour runs each
+job once on its return, not once per missed slot. One worker thread runs one job at a time,
+so a poll and a confirmation never race. SIGTERM (or SIGINT) lets the running job finish its
+current message, then stops; what was not reached waits for the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from config import Settings
+from jobs.scheduled import Clock, Jobs
+from jobs.single_instance import only_instance
+from pipeline.store.db import Store
+
+log = logging.getLogger(__name__)
+JOB_TABLE = "apscheduler_jobs"
+_current: Jobs | None = None  # what the persisted jobs call: set while a scheduler runs
+
+
+def run_job(name: str) -> None:
+    """The one function the job store names (by reference), so pickled jobs survive upgrades."""
+    if _current is None:
+        raise RuntimeError("no scheduler is running in this process")
+    try:
+        getattr(_current, name)()
+    except Exception:
+        log.exception("job %s failed", name)  # the next run tries again
+
+
+def triggers(settings: Settings) -> dict[str, BaseTrigger]:
+    zone = settings.zone
+    cron = settings.scheduler
+
+    def at(expression: str) -> CronTrigger:
+        return CronTrigger.from_crontab(expression, timezone=zone)
+
+    poll = [at(e) for e in cron.poll]
+    return {
+        "poll": poll[0] if len(poll) == 1 else OrTrigger(poll),
+        "confirm": at(cron.confirm),
+        "send": at(cron.send),
+        "watchdog": at(cron.watchdog),
+        "report": at(cron.report),
+        "purge": at(cron.purge),
+    }
+
+
+def build(store: Store, settings: Settings) -> BackgroundScheduler:
+    """A paused scheduler with the jobs of the settings: a job whose trigger did not change
+    keeps its persisted next run time (and so its catch-up run); a changed one is replaced."""
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+        timezone=settings.zone,
+    )
+    scheduler.start(paused=True)
+    wanted = triggers(settings)
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            job.remove()
+    for name, trigger in wanted.items():
+        job = scheduler.get_job(name)
+        if job is not None and str(job.trigger) == str(trigger):
+            continue
+        scheduler.add_job(run_job, trigger, args=[name], id=name, name=name, replace_existing=True)
+    return scheduler
+
+
+def serve(
+    store: Store,
+    settings: Settings,
+    clock: Clock = lambda: datetime.now(UTC),
+    ready: Callable[[BackgroundScheduler], None] | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT; raises AlreadyRunning when another scheduler has the database."""
+    global _current
+    stop = threading.Event()
+    with only_instance(store.engine):
+        _current = Jobs(store, settings, clock, stopping=stop.is_set)
+        scheduler = build(store, settings)
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info(
+                "scheduler: %s received, stopping after the running job",
+                signal.Signals(signum).name,
+            )
+            stop.set()
+
+        previous: dict[int, Any] = {
+            s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            scheduler.resume()
+            for job in scheduler.get_jobs():
+                log.info("scheduler: %s next at %s", job.id, job.next_run_time)
+            if ready is not None:
+                ready(scheduler)
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            _current = None
+            log.info("scheduler: stopped")
