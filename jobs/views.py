@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parsers.codes import order_code
 from pipeline.states import OrderState
 from pipeline.store.models import (
     Batch,
@@ -132,7 +133,7 @@ def batch_items(session: Session, batch_id: int) -> list[Row]:
             "outcome": i.outcome,
             "detail": i.detail,
             "message": i.message_id,
-            "order": f"LM{i.order_id:07d}" if i.order_id else None,
+            "order": order_code(i.order_id) if i.order_id else None,
         }
         for i in session.scalars(query)
     ]
@@ -176,7 +177,7 @@ def review_row(item: ReviewItem) -> Row:
         "message": item.message_id,
         "document": item.document_id,
         "payment": item.payment_id,
-        "proposed_order": f"LM{item.proposed_order_id:07d}" if item.proposed_order_id else None,
+        "proposed_order": order_code(item.proposed_order_id) if item.proposed_order_id else None,
         "created_at": _iso(item.created_at),
         "resolution": item.resolution,
         "resolved_by": item.resolved_by,
@@ -230,7 +231,7 @@ def outbox_row(row: OutboxMessage) -> Row:
     return {
         "id": row.id,
         "kind": row.kind,
-        "order": f"LM{row.order_id:07d}" if row.order_id else None,
+        "order": order_code(row.order_id) if row.order_id else None,
         "to": row.to_address,
         "status": row.status,
         "attempts": row.attempts,

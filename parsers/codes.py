@@ -40,3 +40,8 @@ def find_order_codes(text: str) -> list[str]:
 
 def order_id(code: str) -> int:
     return int(code[2:])
+
+
+def order_code(oid: int) -> str:
+    """The code customers and ops read: LM and seven digits."""
+    return f"LM{oid:07d}"

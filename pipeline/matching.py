@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from parsers.codes import order_id
+from parsers.codes import order_code, order_id
 from pipeline.states import OrderState
 
 
@@ -100,7 +100,7 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
         )
     if not codes:
         single = evidence.candidates[0] if len(evidence.candidates) == 1 else None
-        hint = f"; LM{single:07d} has this payer and this total" if single else ""
+        hint = f"; {order_code(single)} has this payer and this total" if single else ""
         return Review(
             ReviewReason.NO_CODE,
             f"no LM order code on the receipt nor in the message{hint}",
@@ -115,7 +115,7 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
         first = settled[0]
         return Review(
             ReviewReason.ALREADY_PAID,
-            f"LM{first.id:07d} is {first.state.value}, not awaiting payment",
+            f"{order_code(first.id)} is {first.state.value}, not awaiting payment",
             first.id,
         )
     scheduled = [o for o in named if o.scheduled_payment is not None]
@@ -123,7 +123,7 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
         first = scheduled[0]
         return Review(
             ReviewReason.ALREADY_PAID,
-            f"payment {first.scheduled_payment} already pays LM{first.id:07d} "
+            f"payment {first.scheduled_payment} already pays {order_code(first.id)} "
             "(confirmed when the office opens)",
             first.id,
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config import Settings
+from parsers.codes import order_code
 from pipeline.orders import Actor
 from pipeline.paperwork import apply_papers
 from pipeline.payments import confirm_payment
@@ -51,7 +52,7 @@ def resolve(
     """Apply ops' match: confirm the item's payment for the orders, or attach its document."""
     item = _open_item(session, item_id)
     orders = {oid: session.get(Order, oid, with_for_update=True) for oid in order_ids}
-    missing = [f"LM{oid:07d}" for oid, order in orders.items() if order is None]
+    missing = [order_code(oid) for oid, order in orders.items() if order is None]
     if missing or not orders:
         raise CannotResolve(f"no order {', '.join(missing)}" if missing else "name an order")
     found = {oid: order for oid, order in orders.items() if order is not None}
@@ -96,6 +97,7 @@ def reject(session: Session, item_id: int, why: str, actor: Actor, now: datetime
     """Close an item with no effect on any order, keeping ops' reason."""
     item = _open_item(session, item_id)
     if item.payment_id is not None:
-        session.get_one(Payment, item.payment_id).status = "rejected"
+        payment = session.get_one(Payment, item.payment_id)
+        payment.status, payment.decided_at = "rejected", now
     _close(item, "rejected", why, actor, now, [])
     return f"rejected: {why}"

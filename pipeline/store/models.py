@@ -25,6 +25,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from parsers.codes import order_code
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -106,7 +108,7 @@ class Order(Base):
 
     @property
     def code(self) -> str:
-        return f"LM{self.id:07d}"
+        return order_code(self.id)
 
 
 class Batch(Base):
