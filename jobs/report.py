@@ -59,11 +59,12 @@ def collect(session: Session, settings: Settings, day: date, now: datetime) -> D
             Payment.due_by >= start, Payment.due_by < end
         )
     ).all()
-    on_time = [p for p in due if p.status in DECIDED and p.decided_at <= p.due_by]
+    on_time = [p for p in due if p.status in DECIDED and p.decided_at and p.decided_at <= p.due_by]
+    calendar = business_calendar(settings)
     clocks = [
         c
-        for c in documents_clocks(session, business_calendar(settings), settings)
-        if start <= c.due_by < end or (c.fulfilled_at is not None and start <= c.fulfilled_at < end)
+        for c in documents_clocks(session, calendar, settings, finished_too=True)
+        if start <= c.due_by < end
     ]
     handled = [c for c in clocks if c.fulfilled_at is not None and c.fulfilled_at <= c.due_by]
     late = [

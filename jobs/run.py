@@ -19,6 +19,7 @@ from config import Settings
 from mailer.drop_folder import list_drop_folder
 from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
+from parsers.codes import order_code
 from parsers.documents import ParseLimits
 from parsers.reading import MessageReading, read_message
 from parsers.sandbox import Sandbox, default_workers
@@ -297,7 +298,7 @@ class Runner:
             )
             detail = result.reason
             done = [
-                f"{what} {', '.join(f'LM{o:07d}' for o in dict.fromkeys(ids))}"
+                f"{what} {', '.join(order_code(o) for o in dict.fromkeys(ids))}"
                 for what, ids in (
                     ("confirmed", result.orders),
                     ("documents for", result.documents_for),
@@ -321,17 +322,19 @@ class Runner:
     def confirm_due(self) -> None:
         """Confirm the payments held until the office opened, whose time has come."""
         with self.store.unit() as session:
-            for payment, outcome in confirm_due(session, self.settings, self.actor, self.now):
-                codes = ", ".join(f"LM{a.order_id:07d}" for a in payment.allocations)
+            for due in confirm_due(session, self.settings, self.actor, self.now):
+                codes = ", ".join(due.codes)
                 record_item(
                     session,
                     self.batch_id,
                     "payment",
-                    f"payment {payment.id}",
-                    outcome,
+                    f"payment {due.payment.id}",
+                    due.outcome,
                     self.now,
-                    detail=f"{outcome} {codes}" if codes else "settled meanwhile: to review",
-                    message_id=payment.message_id,
+                    detail=f"confirmed {codes}"
+                    if due.outcome == "confirmed"
+                    else f"{codes} settled meanwhile: to review",
+                    message_id=due.payment.message_id,
                 )
 
     def send(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from parsers.codes import order_code
 from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import enqueue
@@ -58,7 +60,7 @@ def confirm_payment(
             now=now,
             batch_id=actor.batch_id,
         )
-        log.info("order LM%07d: payment %s confirmed (%s)", oid, payment.id, actor.name)
+        log.info("order %s: payment %s confirmed (%s)", order.code, payment.id, actor.name)
 
 
 def schedule_payment(
@@ -73,21 +75,28 @@ def schedule_payment(
     session.flush()
 
 
+@dataclass(frozen=True)
+class DueOutcome:
+    payment: Payment
+    outcome: str  # confirmed or review
+    codes: list[str]  # the orders it was matched to
+
+
 def confirm_due(
     session: Session, settings: Settings, actor: Actor, now: datetime
-) -> list[tuple[Payment, str]]:
+) -> list[DueOutcome]:
     """Confirm every scheduled payment whose time has come; one whose orders were settled
-    meanwhile (by ops, an import, another receipt) goes to review instead. Returns each
-    payment with what became of it."""
+    meanwhile (by ops, an import, another receipt) goes to review instead."""
     due = session.scalars(
         select(Payment)
         .where(Payment.status == SCHEDULED, Payment.not_before <= now)
         .order_by(Payment.not_before, Payment.id)
         .with_for_update(skip_locked=True)
     ).all()
-    done: list[tuple[Payment, str]] = []
+    done: list[DueOutcome] = []
     for payment in due:
         allocations = {a.order_id: a.amount for a in payment.allocations}
+        codes = [order_code(oid) for oid in sorted(allocations)]
         orders = {
             o.id: o
             for o in session.scalars(
@@ -113,7 +122,7 @@ def confirm_due(
                     batch_id=actor.batch_id,
                 )
             )
-            done.append((payment, "review"))
+            done.append(DueOutcome(payment, "review", codes))
             continue
         confirm_payment(
             session,
@@ -125,5 +134,5 @@ def confirm_due(
             now,
             f"payment {payment.id} of {payment.amount} EUR matched, confirmed at opening",
         )
-        done.append((payment, "confirmed"))
+        done.append(DueOutcome(payment, "confirmed", codes))
     return done

@@ -254,7 +254,7 @@ class _Run:
         self.session.add(payment)
         self.session.flush()
         if earlier is not None:
-            payment.status = "duplicate"
+            payment.status, payment.decided_at = "duplicate", self.now
             self._review(
                 ReviewReason.DUPLICATE,
                 f"the same payment as payment {earlier.id}",

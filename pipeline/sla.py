@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from parsers.codes import order_code
 from pipeline.business_calendar import BusinessCalendar, business_calendar
 from pipeline.order_documents import complete_since
 from pipeline.paperwork import papers_on_file
@@ -54,34 +55,41 @@ class DocumentsClock:
 
 
 def documents_clocks(
-    session: Session, calendar: BusinessCalendar, settings: Settings
+    session: Session, calendar: BusinessCalendar, settings: Settings, *, finished_too: bool = False
 ) -> list[DocumentsClock]:
-    """Every new-mailbox order whose papers are complete, with the time its fulfilment is due."""
+    """Paid new-mailbox orders whose papers are complete, with when fulfilment is due; the
+    clock starts when both were true (papers may arrive before the payment). Only the orders
+    still in work, unless `finished_too` (the report's look back)."""
+    states = [OrderState.PROCESSING.value, *([OrderState.FULFILLED.value] if finished_too else [])]
     orders = session.execute(
-        select(Order.id, Order.state).where(
-            Order.order_type == "acquisto",
-            Order.state.in_([OrderState.PROCESSING.value, OrderState.FULFILLED.value]),
+        select(Order.id, Order.imported_at).where(
+            Order.order_type == "acquisto", Order.state.in_(states)
         )
     ).all()
-    papers = papers_on_file(session, [oid for oid, _ in orders])
-    fulfilled = dict(
-        session.execute(
-            select(OrderEvent.order_id, OrderEvent.at).where(
-                OrderEvent.to_state == OrderState.FULFILLED.value,
-                OrderEvent.order_id.in_([oid for oid, state in orders if state == "fulfilled"]),
-            )
+    ids = [oid for oid, _ in orders]
+    papers = papers_on_file(session, ids)
+    events = session.execute(
+        select(OrderEvent.order_id, OrderEvent.to_state, func.min(OrderEvent.at))
+        .where(
+            OrderEvent.order_id.in_(ids),
+            OrderEvent.to_state.in_([OrderState.PROCESSING.value, OrderState.FULFILLED.value]),
         )
-        .tuples()
-        .all()
-    )
+        .group_by(OrderEvent.order_id, OrderEvent.to_state)
+    ).all()
+    first = {(oid, state): at for oid, state, at in events}
     hours = settings.calendar
     clocks = []
-    for oid, _ in orders:
-        start = complete_since(papers[oid])
-        if start is not None:
-            due = calendar.after_working_hours(start, hours.documents_hours)
-            warn = calendar.after_working_hours(start, hours.documents_warning_hours)
-            clocks.append(DocumentsClock(oid, start, due, warn, fulfilled.get(oid)))
+    for oid, imported in orders:
+        complete = complete_since(papers[oid])
+        if complete is None:
+            continue
+        # Imported already paid: no event says when, the import does.
+        paid = first.get((oid, OrderState.PROCESSING.value), imported)
+        start = max(complete, paid)
+        due = calendar.after_working_hours(start, hours.documents_hours)
+        warn = calendar.after_working_hours(start, hours.documents_warning_hours)
+        fulfilled = first.get((oid, OrderState.FULFILLED.value))
+        clocks.append(DocumentsClock(oid, start, due, warn, fulfilled))
     return clocks
 
 
@@ -132,7 +140,7 @@ def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaIt
     for clock in documents_clocks(session, calendar, settings):
         status = None if clock.fulfilled_at else standing(now, clock.due_by, clock.warn_from)
         if status:
-            code = f"LM{clock.order_id:07d}"
+            code = order_code(clock.order_id)
             since = clock.complete_at.astimezone(calendar.zone)
             items.append(
                 SlaItem(
@@ -154,5 +162,5 @@ def _codes(session: Session, payment_ids: list[int]) -> dict[int, str]:
             PaymentOrder.payment_id.in_(payment_ids)
         )
     ):
-        found.setdefault(pid, []).append(f"LM{oid:07d}")
+        found.setdefault(pid, []).append(order_code(oid))
     return {pid: ", ".join(sorted(c)) for pid, c in found.items()}

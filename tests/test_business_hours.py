@@ -185,6 +185,10 @@ def test_the_nightly_report_is_written_and_mailed_once(ws_mail) -> None:
     _ready(ws)
     _drop(ws, "contabile.pdf", _receipt(), datetime.fromisoformat("2026-11-20T10:00:00+01:00"))
     _run(ws, "--now", "2026-11-20T10:05:00+01:00")
+    # The same receipt again: a duplicate, decided (with no effect) on time too.
+    again = _receipt(layout="unicredit")  # another bank's copy, the same CRO
+    _drop(ws, "again.pdf", again, datetime.fromisoformat("2026-11-20T11:00:00+01:00"))
+    _run(ws, "--now", "2026-11-20T11:05:00+01:00")
     for _ in range(2):
         result = ws.cli("report", "--date", "2026-11-20", "--now", "2026-11-21T00:30:00+01:00")
         assert result.exit_code == 0, result.stdout
@@ -196,6 +200,7 @@ def test_the_nightly_report_is_written_and_mailed_once(ws_mail) -> None:
     ]
     csv = (folder / "2026-11-20.csv").read_text()
     assert "payments,confirmed,1" in csv and "sla,payments_compliance,1" in csv
+    assert "sla,payments_due,2" in csv and "sla,payments_on_time,2" in csv
     assert 'src="2026-11-20.png"' in (folder / "2026-11-20.html").read_text()
     _run(ws, "--now", "2026-11-21T00:31:00+01:00")
     reports = _to(mailbox, "ops@visura.it")
