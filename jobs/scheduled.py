@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, select
 
 from config import Settings
 from jobs.report import make_report
 from jobs.run import Runner, RunReport, run_once
+from mailer.smtp_sender import due_emails
 from pipeline.batches import record_item
 from pipeline.outbox import enqueue_ops
 from pipeline.payments import SCHEDULED
@@ -49,31 +50,31 @@ class Jobs:
         with self.store.unit() as session:
             return bool(session.scalar(select(exists(query))))
 
+    def _batch(self, kind: str, *steps: Callable[[Runner], None]) -> RunReport:
+        """One batch of the steps; one that raises still closes the batch, as failed."""
+        runner = self._runner()
+        runner.start(kind)
+        try:
+            for step in steps:
+                step(runner)
+        except Exception as exc:
+            log.error("%s stopped: %s", kind, type(exc).__name__)
+            return runner.finish(f"{type(exc).__name__}: {exc}")
+        return runner.finish()
+
     def confirm(self) -> RunReport | None:
         """Payments held until the office opened: confirmed, and their e-mails sent."""
         now = self.clock()
         due = select(Payment.id).where(Payment.status == SCHEDULED, Payment.not_before <= now)
         if not self._any(due):
             return None
-        runner = self._runner()
-        runner.start("confirm")
-        runner.confirm_due()
-        runner.send()
-        return runner.finish()
+        return self._batch("confirm", Runner.confirm_due, Runner.send)
 
     def send(self) -> RunReport | None:
         """The outbox, when an e-mail is due (its retry backoff has passed)."""
-        now = self.clock()
-        due = select(OutboxMessage.id).where(
-            OutboxMessage.status.in_(["pending", "sending"]),
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-        )
-        if not self._any(due):
+        if not self._any(due_emails(self.clock())):
             return None
-        runner = self._runner()
-        runner.start("send")
-        runner.send()
-        return runner.finish()
+        return self._batch("send", Runner.send)
 
     def watchdog(self) -> list[str]:
         """One alert to ops per late item, ever: the outbox key is the item's."""
@@ -110,11 +111,13 @@ class Jobs:
         make_report(self.store, self.settings, day, now)
         self.send()
 
-    def purge(self) -> None:
-        now = self.clock()
-        runner = self._runner()
-        runner.start("purge")
-        with self.store.unit() as session:
-            for ref, outcome, detail in purge(session, runner.archive, self.settings, now):
-                record_item(session, runner.batch_id, "archive", ref, outcome, now, detail=detail)
-        runner.finish()
+    def purge(self) -> RunReport:
+        return self._batch("purge", _purge)
+
+
+def _purge(runner: Runner) -> None:
+    with runner.store.unit() as session:
+        for ref, outcome, detail in purge(session, runner.archive, runner.settings, runner.now):
+            record_item(
+                session, runner.batch_id, "archive", ref, outcome, runner.now, detail=detail
+            )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from config import Settings
 from pipeline.store.db import Store
@@ -90,6 +90,14 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
+def due_emails(now: datetime) -> Select[tuple[int]]:
+    """The e-mails to send now: pending, their retry backoff (if any) passed."""
+    return select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending",
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    )
+
+
 def send_pending(
     store: Store,
     settings: Settings,
@@ -99,14 +107,7 @@ def send_pending(
     """Send every due row once; a temporary failure is retried later with backoff."""
     results = _settle_interrupted(store, settings, now)
     with store.unit() as session:
-        due = session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending")
-            .where(
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
-            )
-            .order_by(OutboxMessage.id)
-        ).all()
+        due = session.scalars(due_emails(now).order_by(OutboxMessage.id)).all()
     if not due:
         return results
     try:

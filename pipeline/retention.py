@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from pipeline.archive import Archive
-from pipeline.store.models import Document, Message
+from pipeline.store.models import Document, Message, ReviewItem
 
 UNFINISHED = ("received", "failed")
 PER_RUN = 1000  # messages per run: a first purge of years of mail spreads over nights
@@ -39,6 +39,11 @@ def _purge_messages(
             Message.received_at < before,
             Message.archive_purged_at.is_(None),
             Message.outcome.not_in(UNFINISHED),
+            Message.id.not_in(
+                select(ReviewItem.message_id).where(
+                    ReviewItem.status == "open", ReviewItem.message_id.is_not(None)
+                )
+            ),  # a human may still need to look at it
         )
         .order_by(Message.id)
         .limit(PER_RUN)
