@@ -213,6 +213,8 @@ class SchedulerSettings(_Section):
     watchdog: str = "*/5 * * * *"  # SLA: one alert to mail.ops_address per late item
     report: str = "30 0 * * *"  # the nightly report, of the day before
     purge: str = "0 3 * * *"  # retention
+    # How often a running scheduler checks it still holds its database lock.
+    lock_check_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("poll")
     @classmethod

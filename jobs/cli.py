@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -110,15 +111,19 @@ def settings() -> Settings:
         raise UserError(f"config: {exc}") from None
 
 
-def parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None, zone: ZoneInfo | None = None, what: str = "--now") -> datetime:
+    """An ISO 8601 time (now when empty); without an offset it is refused, or taken in
+    `zone` when one is given."""
     if not value:
         return datetime.now(UTC)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UserError(f"--now: not an ISO 8601 time: {value!r}") from None
+        raise UserError(f"{what}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
-        raise UserError("--now: needs a UTC offset, e.g. 2026-11-20T10:00:00+01:00")
+        if zone is None:
+            raise UserError(f"{what}: needs a UTC offset, e.g. 2026-11-20T10:00:00+01:00")
+        parsed = parsed.replace(tzinfo=zone)
     return parsed
 
 
@@ -546,7 +551,7 @@ def mailbox_check(as_json: JsonOpt = False) -> None:
 def scheduler() -> None:
     """Run the jobs unattended (poll, confirm, send, SLA watchdog, report, purge) until SIGTERM.
     Exit 2 when another scheduler already runs on the same database."""
-    from jobs.scheduler import serve
+    from jobs.scheduler import LockLost, serve
     from jobs.single_instance import AlreadyRunning
 
     cfg = settings()
@@ -555,6 +560,9 @@ def scheduler() -> None:
             serve(st, cfg)
         except AlreadyRunning as exc:
             raise UserError(str(exc)) from None
+        except LockLost as exc:
+            typer.echo(f"pecflow: {exc}", err=True)
+            raise typer.Exit(1) from None
 
 
 @app.command()
@@ -599,19 +607,11 @@ TimeArg = Annotated[
 ]
 
 
-def _arrival(value: str, cfg: Settings) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"not an ISO 8601 time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=cfg.zone)
-
-
 @sla_app.command("payment-due")
 def sla_payment_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When a receipt arriving at TIME is due (and, with --json, from when it may be confirmed)."""
     cfg = settings()
-    window = business_calendar(cfg).payment_window(_arrival(time, cfg))
+    window = business_calendar(cfg).payment_window(parse_now(time, cfg.zone, "TIME"))
     if as_json:
         emit(
             {"not_before": window.not_before.isoformat(), "due_by": window.due_by.isoformat()}, True
@@ -625,7 +625,7 @@ def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When an order whose documents were complete at TIME must be fulfilled (72 working
     hours by default; --json adds the warning time)."""
     cfg = settings()
-    calendar, rules, start = business_calendar(cfg), cfg.calendar, _arrival(time, cfg)
+    calendar, rules, start = business_calendar(cfg), cfg.calendar, parse_now(time, cfg.zone, "TIME")
     due = calendar.after_working_hours(start, rules.documents_hours)
     if as_json:
         warning = calendar.after_working_hours(start, rules.documents_warning_hours)

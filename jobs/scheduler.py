@@ -34,14 +34,22 @@ JOB_TABLE = "apscheduler_jobs"
 _current: Jobs | None = None  # what the persisted jobs call: set while a scheduler runs
 
 
+class LockLost(Exception):
+    """The lock that made this the only scheduler is gone: another may start, so stop."""
+
+
 def run_job(name: str) -> None:
     """The one function the job store names (by reference), so pickled jobs survive upgrades."""
     if _current is None:
         raise RuntimeError("no scheduler is running in this process")
+    if _current.stopping():
+        return  # queued before the stop: left for the next start
     try:
         getattr(_current, name)()
-    except Exception:
-        log.exception("job %s failed", name)  # the next run tries again
+    except Exception as exc:  # the next run tries again
+        # The type only: a database error's text carries the row's values (personal data).
+        log.error("job %s failed: %s", name, type(exc).__name__)
+        log.debug("job %s failed", name, exc_info=True)
 
 
 def triggers(settings: Settings) -> dict[str, BaseTrigger]:
@@ -77,10 +85,13 @@ def build(store: Store, settings: Settings) -> BackgroundScheduler:
         if job.id not in wanted:
             job.remove()
     for name, trigger in wanted.items():
+        # The name says the schedule, zone included (a trigger's text leaves the zone out).
+        title = f"{name}: {trigger} {settings.zone.key}"
         job = scheduler.get_job(name)
-        if job is not None and str(job.trigger) == str(trigger):
-            continue
-        scheduler.add_job(run_job, trigger, args=[name], id=name, name=name, replace_existing=True)
+        if job is None or job.name != title:
+            scheduler.add_job(
+                run_job, trigger, args=[name], id=name, name=title, replace_existing=True
+            )
     return scheduler
 
 
@@ -93,7 +104,8 @@ def serve(
     """Run until SIGTERM/SIGINT; raises AlreadyRunning when another scheduler has the database."""
     global _current
     stop = threading.Event()
-    with only_instance(store.engine):
+    lost = False
+    with only_instance(store.engine) as still_held:
         _current = Jobs(store, settings, clock, stopping=stop.is_set)
         scheduler = build(store, settings)
 
@@ -113,10 +125,16 @@ def serve(
                 log.info("scheduler: %s next at %s", job.id, job.next_run_time)
             if ready is not None:
                 ready(scheduler)
-            stop.wait()
+            while not stop.wait(settings.scheduler.lock_check_seconds):
+                if not still_held():
+                    lost = True
+                    log.error("scheduler: lost the database lock (connection gone): stopping")
+                    break
         finally:
             scheduler.shutdown(wait=True)
             for s, handler in previous.items():
                 signal.signal(s, handler)
             _current = None
             log.info("scheduler: stopped")
+    if lost:
+        raise LockLost("the database lock was lost; restart to take it again")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 LOCK_KEY = 0x70656366  # "pecf": the advisory lock's key, the same for every pecflow
 
@@ -21,7 +22,9 @@ class AlreadyRunning(Exception):
 
 
 @contextmanager
-def only_instance(engine: Engine) -> Iterator[None]:
+def only_instance(engine: Engine) -> Iterator[Callable[[], bool]]:
+    """Hold the lock for the block; yields a check that it is still held (a PostgreSQL lock
+    dies with its connection: a restarted server, a dropped link)."""
     url = make_url(str(engine.url))
     if url.get_backend_name() == "postgresql":
         with engine.connect() as conn:
@@ -38,11 +41,27 @@ def only_instance(engine: Engine) -> Iterator[None]:
                     f"(PostgreSQL advisory lock {LOCK_KEY} held by backend pid {holder})"
                 )
             conn.commit()
+
+            def held() -> bool:
+                try:
+                    mine = conn.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND objid = :key AND granted AND pid = pg_backend_pid()"
+                        ),
+                        {"key": LOCK_KEY},
+                    )
+                    conn.commit()
+                except SQLAlchemyError:
+                    return False
+                return bool(mine)
+
             try:
-                yield
+                yield held
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-                conn.commit()
+                with suppress(SQLAlchemyError):  # a dead connection has released it already
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                    conn.commit()
         return
     path = Path(f"{url.database or 'pecflow'}.scheduler.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -57,6 +76,6 @@ def only_instance(engine: Engine) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        yield lambda: True  # a file lock lasts as long as the process
     finally:
         os.close(fd)

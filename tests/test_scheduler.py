@@ -19,6 +19,7 @@ from sqlalchemy import func, inspect, select, text
 
 from config import Settings
 from jobs.scheduler import JOB_TABLE, triggers
+from jobs.single_instance import LOCK_KEY
 from pipeline.store.db import make_engine
 from pipeline.store.models import Batch
 from pipeline.store.models import Message as StoredMessage
@@ -171,3 +172,28 @@ def test_a_second_scheduler_on_the_same_database_exits_with_the_reason(workspace
     finally:
         code, err = _stop(first)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_scheduler_that_loses_its_database_lock_stops(workspace) -> None:
+    """A restarted PostgreSQL drops the lock with the connection: another scheduler could
+    start, so this one stops (exit 1) for systemd to restart it and take the lock again."""
+    ws = workspace
+    _configure(ws)
+    with ws.config.open("a", encoding="utf-8") as config:
+        config.write("lock_check_seconds = 0.5\n")
+    first = _start(ws)
+    try:
+        _until(lambda: _jobs(ws) == 6, "the scheduler is running")
+        holder = text(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND objid = :key AND granted"
+        )
+        assert _scalar(ws, holder.bindparams(key=LOCK_KEY)) == 1
+        _, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 1, err
+    assert "lost the database lock" in err
