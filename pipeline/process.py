@@ -149,7 +149,11 @@ class _Run:
         done = (self.confirmed, self.documents_for, self.scheduled)
         if self.reviews:
             return Outcome("review", "; ".join(self.reviews), *done)
-        return Outcome("processed", None, *done)
+        held = None
+        if self.scheduled:  # said on the message, so that ops see why nothing moved yet
+            opens = self.window.not_before.astimezone(self.settings.zone)
+            held = f"office closed: confirmed from {opens:%d/%m/%Y %H:%M}"
+        return Outcome("processed", held, *done)
 
     def _document(self, attachment: Attachment, reading: DocumentReading) -> Document:
         sha = self.archive.put(attachment.data)

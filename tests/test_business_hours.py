@@ -79,7 +79,9 @@ def test_a_receipt_of_friday_evening_is_confirmed_on_monday_from_nine(ws_mail) -
     result, report = _run(ws, "--now", SATURDAY)
     assert result.exit_code == 0, result.stdout
     assert [m["outcome"] for m in report["messages"]] == ["processed"]
-    assert report["items"][0]["detail"] == "scheduled LM3454898"
+    assert report["items"][0]["detail"] == (
+        "scheduled LM3454898; office closed: confirmed from 23/11/2026 09:00"
+    )
     assert _state(ws) == "awaiting_payment", "not confirmed on Saturday"
     assert not mailbox.messages, "nor the customer written to"
     engine = _db(ws)
