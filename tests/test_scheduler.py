@@ -153,7 +153,7 @@ def test_scheduler_persists_its_jobs_catches_up_once_and_stops_on_sigterm(worksp
     processed = (
         select(func.count()).select_from(StoredMessage).where(StoredMessage.outcome == "processed")
     )
-    assert _scalar(ws, processed) == 1
+    assert _scalar(ws, processed) == 1, err
     assert not list(ws.drop.iterdir())
 
 

@@ -44,7 +44,10 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock up front, waiting (timeout) for it. A deferred BEGIN that
+    # reads and then writes fails at once with "database is locked" when another connection
+    # (the scheduler's job store, a second worker) wrote in between.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine: Engine) -> Config:
