@@ -69,10 +69,13 @@ def enqueue(
     order: Order,
     now: datetime,
     batch_id: int | None,
+    attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
     """A customer e-mail about an order."""
     context = {"order": order_context(order)}
-    return _write(session, settings, key, kind, order.email, context, now, batch_id, order.id)
+    return _write(
+        session, settings, key, kind, order.email, context, now, batch_id, order.id, attachments
+    )
 
 
 def enqueue_ops(

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from mailer.contract import contract_pdf
 from parsers.codes import order_code
 from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
-from pipeline.outbox import enqueue
+from pipeline.outbox import Attachment, enqueue, order_context
 from pipeline.states import OrderState
 from pipeline.store.models import Order, Payment, PaymentOrder, ReviewItem
 
@@ -59,8 +60,18 @@ def confirm_payment(
             order=order,
             now=now,
             batch_id=actor.batch_id,
+            attachments=_contract(order, settings, now),
         )
         log.info("order %s: payment %s confirmed (%s)", order.code, payment.id, actor.name)
+
+
+def _contract(order: Order, settings: Settings, now: datetime) -> list[Attachment]:
+    """A new mailbox needs the signed contract: it travels pre-filled with the e-mail."""
+    context = order_context(order)
+    if not context["needs_documents"]:
+        return []
+    pdf = contract_pdf(order, context, now.astimezone(settings.zone).date())
+    return [Attachment(f"contratto-{order.code}.pdf", "application/pdf", pdf)]
 
 
 def schedule_payment(
