@@ -21,6 +21,7 @@ from rich.logging import RichHandler
 from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
@@ -28,6 +29,7 @@ from jobs.imports import import_orders
 from jobs.report import make_report
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
+from mailer.smtp_sender import build_email
 from pipeline.business_calendar import business_calendar
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
@@ -506,13 +508,52 @@ def outbox_list(
         )
 
 
+def _outbox_row(session: Session, outbox_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None:
+        raise UserError(f"no e-mail {outbox_id} in the outbox")
+    return row
+
+
+@outbox_app.command("show")
+def outbox_show(outbox_id: int, as_json: JsonOpt = False) -> None:
+    """One e-mail: status, headers, attachments and its plain text."""
+    with store(settings()) as st, st.unit() as session:
+        detail = views.outbox_detail(_outbox_row(session, outbox_id))
+    if as_json:
+        emit(detail, True)
+        return
+    text = detail.pop("text")
+    detail["attachments"] = ", ".join(
+        f"{a['filename']} ({a['type']}, {a['bytes']} bytes)" for a in detail["attachments"]
+    )
+    emit([{"field": k, "value": v} for k, v in detail.items()], False, f"e-mail {outbox_id}")
+    out.print(text, markup=False, highlight=False)
+
+
+@outbox_app.command("preview")
+def outbox_preview(
+    outbox_id: int,
+    eml: Annotated[
+        Path | None, typer.Option("--eml", help="Write the whole message to this .eml file.")
+    ] = None,
+) -> None:
+    """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
+    cfg = settings()
+    with store(cfg) as st, st.unit() as session:
+        message = build_email(_outbox_row(session, outbox_id), cfg, datetime.now(UTC))
+    if eml is None:
+        typer.echo(message.as_string())
+        return
+    eml.write_bytes(message.as_bytes())
+    typer.echo(f"{eml}: {len(message.as_bytes())} bytes")
+
+
 @outbox_app.command("retry")
 def outbox_retry(outbox_id: int) -> None:
     """Make an unsent (failed, unsure or waiting) e-mail due now; the next run sends it."""
     with store(settings()) as st, st.unit() as session:
-        row = session.get(OutboxMessage, outbox_id)
-        if row is None:
-            raise UserError(f"no e-mail {outbox_id} in the outbox")
+        row = _outbox_row(session, outbox_id)
         if not requeue(row):
             raise UserError(f"e-mail {outbox_id} is {row.status}: nothing to retry")
     typer.echo(f"e-mail {outbox_id} is due: the next `pecflow run --once` sends it")

@@ -241,6 +241,27 @@ def outbox_row(row: OutboxMessage) -> Row:
     }
 
 
+def outbox_detail(row: OutboxMessage) -> Row:
+    """One e-mail as ops check it before a retry: headers, attachments, the plain text."""
+    return {
+        **outbox_row(row),
+        "key": row.idempotency_key,
+        "subject": row.subject,
+        "message_id": row.message_id_header,
+        "next_attempt_at": _iso(row.next_attempt_at),
+        "attachments": [
+            {
+                "filename": a.filename,
+                "type": a.media_type,
+                "bytes": len(a.data),
+                "inline": a.content_id is not None,
+            }
+            for a in row.attachments
+        ],
+        "text": row.body_text,
+    }
+
+
 def list_outbox(session: Session, status: str | None = None) -> list[Row]:
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if status:

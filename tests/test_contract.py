@@ -4,8 +4,10 @@ found again by its QR code when the customer sends back a scan of it, signed."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from decimal import Decimal
+from email import message_from_bytes
 
 import pdfplumber
 import pypdfium2 as pdfium
@@ -92,3 +94,26 @@ def test_the_signed_scan_of_the_mailed_contract_finds_its_order_by_the_qr_code(w
     assert contract_row.order_id == 3454898
     assert contract_row.facts["barcodes"] == ["LM3454898"]
     assert report["orders"][0]["state"] == "processing"
+
+
+def test_outbox_show_and_preview_render_the_email_as_it_is_sent(workspace, tmp_path) -> None:
+    ws = workspace
+    _ready(ws)
+    (ws.drop / "contabile.pdf").write_bytes(_receipt())
+    _run(ws, "--now", "2026-11-20T10:30:00+01:00")
+    shown = ws.cli("outbox", "show", "1", "--json")
+    assert shown.exit_code == 0, shown.stdout
+    detail = json.loads(shown.stdout)
+    assert detail["key"] == "payment_received:3454898"
+    assert detail["attachments"][0]["filename"] == "contratto-LM3454898.pdf"
+    assert "LM3454898" in detail["subject"] and "Totale" in detail["text"]
+    eml = tmp_path / "preview.eml"
+    assert ws.cli("outbox", "preview", "1", "--eml", str(eml)).exit_code == 0
+    message = message_from_bytes(eml.read_bytes())
+    assert message["Message-ID"] == detail["message_id"]
+    assert [p.get_filename() for p in message.walk() if p.get_filename()] == [
+        "contratto-LM3454898.pdf"
+    ]
+    terminal = ws.cli("outbox", "preview", "1")
+    assert "Subject: Ordine LM3454898" in terminal.stdout
+    assert ws.cli("outbox", "show", "99").exit_code == 2
