@@ -10,7 +10,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.imports import import_orders
-from jobs.report import make_report
+from jobs.report import make_report, yesterday
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
 from mailer.smtp_sender import build_email
@@ -618,11 +618,9 @@ def report(
     cfg = settings()
     moment = parse_now(now)
     try:
-        when = date.fromisoformat(day) if day else moment.astimezone(cfg.zone).date()
+        when = date.fromisoformat(day) if day else yesterday(cfg, moment)
     except ValueError:
         raise UserError(f"--date: not a date (YYYY-MM-DD): {day!r}") from None
-    if day is None:
-        when -= timedelta(days=1)
     with store(cfg) as st:
         files = make_report(st, cfg, when, moment)
     typer.echo(f"{files.html}\n{files.csv}\n{files.chart}")

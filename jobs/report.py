@@ -34,6 +34,11 @@ class ReportFiles:
     emailed_to: str | None
 
 
+def yesterday(settings: Settings, now: datetime) -> date:
+    """The day a nightly report is about: the one before `now`, in the office's time zone."""
+    return now.astimezone(settings.zone).date() - timedelta(days=1)
+
+
 def collect(session: Session, settings: Settings, day: date, now: datetime) -> DailyReport:
     zone = settings.zone
     start = datetime.combine(day, time(), zone)
@@ -102,8 +107,9 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
         folder / f"{day.isoformat()}.png",
         settings.mail.ops_address or None,
     )
+    table = report_csv(report).encode()
     paths.chart.write_bytes(chart)
-    paths.csv.write_text(report_csv(report), encoding="utf-8")
+    paths.csv.write_bytes(table)
     page = render("nightly_report", {**base, "chart_src": paths.chart.name})
     paths.html.write_text(page.html, encoding="utf-8")
     with store.unit() as session:
@@ -117,7 +123,7 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
             batch_id=None,
             attachments=[
                 Attachment(paths.chart.name, "image/png", chart, CHART_CID),
-                Attachment(paths.csv.name, "text/csv", paths.csv.read_bytes()),
+                Attachment(paths.csv.name, "text/csv", table),
             ],
         )
     if row is None:

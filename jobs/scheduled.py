@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, select
 
 from config import Settings
-from jobs.report import make_report
+from jobs.report import make_report, yesterday
 from jobs.run import Runner, RunReport, run_once
 from mailer.smtp_sender import due_emails
 from pipeline.batches import record_item
@@ -107,8 +107,7 @@ class Jobs:
     def report(self) -> None:
         """The nightly report of the day before (in the office's time zone)."""
         now = self.clock()
-        day = now.astimezone(self.settings.zone).date() - timedelta(days=1)
-        make_report(self.store, self.settings, day, now)
+        make_report(self.store, self.settings, yesterday(self.settings, now), now)
         self.send()
 
     def purge(self) -> RunReport:

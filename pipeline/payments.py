@@ -16,8 +16,9 @@ from parsers.codes import order_code
 from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import Attachment, enqueue, order_context
+from pipeline.review_items import open_review
 from pipeline.states import OrderState
-from pipeline.store.models import Order, Payment, PaymentOrder, ReviewItem
+from pipeline.store.models import Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
 SCHEDULED = "scheduled"  # matched, waiting for payment.not_before to be confirmed
@@ -119,19 +120,17 @@ def confirm_due(
             for allocation in list(payment.allocations):
                 session.delete(allocation)
             payment.status = "review"
-            session.add(
-                ReviewItem(
-                    reason=ReviewReason.ALREADY_PAID.value,
-                    detail=f"{settled[0].code} became {settled[0].state} before payment "
-                    f"{payment.id} was due to be confirmed",
-                    status="open",
-                    message_id=payment.message_id,
-                    document_id=payment.document_id,
-                    payment_id=payment.id,
-                    proposed_order_id=settled[0].id,
-                    created_at=now,
-                    batch_id=actor.batch_id,
-                )
+            open_review(
+                session,
+                ReviewReason.ALREADY_PAID,
+                f"{settled[0].code} became {settled[0].state} before payment "
+                f"{payment.id} was due to be confirmed",
+                now=now,
+                batch_id=actor.batch_id,
+                message_id=payment.message_id,
+                document_id=payment.document_id,
+                payment_id=payment.id,
+                proposed_order_id=settled[0].id,
             )
             done.append(DueOutcome(payment, "review", codes))
             continue

@@ -36,8 +36,9 @@ from pipeline.matching import (
 from pipeline.orders import Actor
 from pipeline.paperwork import apply_papers
 from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
+from pipeline.review_items import open_review
 from pipeline.states import OrderState
-from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder, ReviewItem
+from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
 
@@ -203,18 +204,16 @@ class _Run:
         proposed: int | None = None,
     ) -> None:
         self.reviews.append(f"{reason.value}: {detail}")
-        self.session.add(
-            ReviewItem(
-                reason=reason.value,
-                detail=detail,
-                status="open",
-                message_id=self.message.id,
-                document_id=document.id if document else None,
-                payment_id=payment.id if payment else None,
-                proposed_order_id=proposed,
-                created_at=self.now,
-                batch_id=self.actor.batch_id,
-            )
+        open_review(
+            self.session,
+            reason,
+            detail,
+            now=self.now,
+            batch_id=self.actor.batch_id,
+            message_id=self.message.id,
+            document_id=document.id if document else None,
+            payment_id=payment.id if payment else None,
+            proposed_order_id=proposed,
         )
 
     def _no_useful_document(self, documents: list[Document]) -> None:
