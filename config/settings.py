@@ -103,6 +103,7 @@ class SmtpSettings(_Login):
     host: str = "127.0.0.1"
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
+    ca_file: Path | None = None
     max_attempts: int = Field(default=5, ge=1)
 
 
@@ -236,6 +237,46 @@ class RetentionSettings(_Section):
     reports_days: int = Field(default=400, ge=0)  # nightly report files; 0: for ever
 
 
+USER_ID_FIELDS = {"order_id": 3454898, "code": "LM3454898", "local": "mario.rossi"}
+
+
+class FulfilmentSettings(_Section):
+    """How a ready order is activated, and how its credentials reach the customer."""
+
+    # manual: ops create the box at the provider, then `pecflow orders activate`;
+    # local: pecflow makes the user-id and a one-time password itself (tests, self-hosting).
+    provisioner: Literal["manual", "local"] = "manual"
+    # The local provisioner's user-id: {order_id}, {code}, {local} (the mailbox before the @).
+    user_id_pattern: str = "pec{order_id:07d}"
+    password_length: int = Field(default=16, ge=12, le=64)
+    # separate: the password travels in a second e-mail; same: in the activation e-mail.
+    password_delivery: Literal["separate", "same"] = "separate"  # noqa: S105 (a mode)
+    term_years: int = Field(default=2, ge=1)  # a new mailbox and a renewal are paid this long
+    guide_url: str = "https://www.visura.it/pec/guida-configurazione"
+    # The key that seals e-mails holding a password until they are sent; made on first use.
+    seal_key_file: Path = Path("outbox.key")
+
+    @field_validator("user_id_pattern")
+    @classmethod
+    def _formattable(cls, value: str) -> str:
+        try:
+            made = value.format(**USER_ID_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a pattern of {{order_id}}, {{code}}, {{local}}: {exc}"
+            ) from exc
+        if not made or made == value.replace("{{", "{").replace("}}", "}"):
+            raise ValueError(f"{value!r} names none of {{order_id}}, {{code}}, {{local}}")
+        return value
+
+
+class AlertsSettings(_Section):
+    """When ops get one e-mail (mail.ops_address) for an incident, not one per poll."""
+
+    imap_unreachable_polls: int = Field(default=3, ge=1)  # consecutive failed polls
+    batch_failures: int = Field(default=5, ge=1)  # failed items that make a batch bad
+
+
 class Settings(BaseSettings):
     """Every setting pecflow reads; see config/pecflow.example.toml for the commented file."""
 
@@ -253,6 +294,8 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    fulfilment: FulfilmentSettings = Field(default_factory=FulfilmentSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -326,6 +369,9 @@ def load_settings(path: Path | None = None) -> Settings:
     for login in (settings.smtp, settings.imap):
         if login.password_file is not None:
             login.password_file = (base / login.password_file).resolve()
+    settings.fulfilment.seal_key_file = paths.data_dir / settings.fulfilment.seal_key_file
+    if settings.smtp.ca_file is not None:
+        settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
     if settings.imap.ca_file is not None:
         settings.imap.ca_file = (base / settings.imap.ca_file).resolve()
     return settings

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -101,6 +102,12 @@ class Order(Base):
     export_fingerprint: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    # When a paid new mailbox first had a signed contract and a valid identity document.
+    ready_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The provider's user-id of the mailbox, set when it is activated.
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    # Until when the mailbox is paid: set on activation and on renewal.
+    expires_on: Mapped[date | None] = mapped_column(Date)
 
     events: Mapped[list[OrderEvent]] = relationship(
         back_populates="order", order_by="OrderEvent.id"
@@ -327,6 +334,8 @@ class OutboxMessage(Base):
     attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    # The bodies are encrypted (they hold a password) and are wiped once sent.
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(order_by="OutboxAttachment.id")
 
@@ -342,3 +351,31 @@ class OutboxAttachment(Base):
     media_type: Mapped[str] = mapped_column(String(255))
     content_id: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProvisionedMailbox(Base):
+    """A mailbox the local provisioner created: its password only as a scrypt hash."""
+
+    __tablename__ = "provisioned_mailboxes"
+
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Incident(Base):
+    """Something ops must hear about once (IMAP unreachable, batches failing), open until
+    it clears; the alert e-mail is keyed by the incident, not by the poll that saw it."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    count: Mapped[int] = mapped_column(Integer)  # consecutive bad runs seen
+    detail: Mapped[str | None] = mapped_column(Text)
+    alerted_at: Mapped[datetime | None] = mapped_column(Timestamp)
