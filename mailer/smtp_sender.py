@@ -4,6 +4,12 @@ A row is marked `sending` (committed) before the SMTP transaction and `sent` aft
 found still `sending` after a crash may or may not have reached the server: it becomes
 `unsure` and is never resent by itself, so no customer gets an e-mail twice; ops check the
 server's log for its Message-ID (fixed at enqueue time) and resend with `pecflow outbox retry`.
+The same holds for a connection lost inside DATA, when the server may already have the message.
+
+A row is charged an attempt only for what its own SMTP transaction met: a server that cannot be
+reached or refuses the login says nothing about the e-mails, so they stay pending (the reason in
+`last_error`) however long it lasts, and a connection lost mid-batch ends the pass, the rows not
+yet tried waiting untouched for the next one.
 """
 
 from __future__ import annotations
@@ -11,25 +17,32 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, or_, select
 
 from config import Settings
+from pipeline.seal import WIPED, SealError, unseal
 from pipeline.store.db import Store
 from pipeline.store.models import OutboxMessage
 
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer
+
 log = logging.getLogger(__name__)
+Refused = dict[str, tuple[int, bytes]]  # the recipients a server refused: code and reply
 
 
 @dataclass(frozen=True)
 class SendResult:
     outbox_id: int
-    outcome: str  # sent, retry, failed
+    outcome: str  # sent, retry, failed, unsure, skipped
     detail: str | None = None
 
 
@@ -43,14 +56,18 @@ def build_email(row: OutboxMessage, settings: Settings, now: datetime) -> EmailM
     message["Date"] = format_datetime(now)
     message["Message-ID"] = row.message_id_header
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(row.body_text)
-    if row.body_html:
-        message.add_alternative(row.body_html, subtype="html")
+    text, html = row.body_text, row.body_html
+    if row.sealed:
+        key_file = settings.fulfilment.seal_key_file
+        text, html = unseal(text, key_file), unseal(html, key_file) if html else None
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
     for attachment in row.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")
-        html = message.get_body(("related", "html")) if row.body_html else None
-        if attachment.content_id and isinstance(html, EmailMessage):
-            html.add_related(
+        part = message.get_body(("related", "html")) if html else None
+        if attachment.content_id and isinstance(part, EmailMessage):
+            part.add_related(
                 attachment.data,
                 maintype,
                 subtype,
@@ -63,20 +80,96 @@ def build_email(row: OutboxMessage, settings: Settings, now: datetime) -> EmailM
     return message
 
 
+class OutcomeUnknown(smtplib.SMTPException):
+    """The connection broke inside DATA: the server may already have taken the message."""
+
+
+class _Transaction(smtplib.SMTP):
+    """smtplib's sendmail spelled out, with its replies and exceptions, so that a connection
+    lost inside DATA (the message may be the server's by then) is told from one lost before
+    it (nothing was sent: safe to retry). send_message still makes the envelope and bytes."""
+
+    def sendmail(
+        self,
+        from_addr: str,
+        to_addrs: str | Sequence[str],
+        msg: SizedBuffer | str,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> Refused:
+        self.ehlo_or_helo_if_needed()
+        size = [f"size={len(msg)}"] if self.has_extn("size") else []
+        code, reply = self.mail(from_addr, [*size, *mail_options] if self.does_esmtp else [])
+        if code != 250:
+            self._abandon(code)
+            raise smtplib.SMTPSenderRefused(code, reply, from_addr)
+        recipients = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
+        refused = self._recipients(recipients, rcpt_options)
+        self._data(msg)
+        return refused
+
+    def _recipients(self, to_addrs: list[str], options: Sequence[str]) -> Refused:
+        refused: Refused = {}
+        for address in to_addrs:
+            code, reply = self.rcpt(address, options)
+            if code not in (250, 251):
+                refused[address] = (code, reply)
+            if code == 421:
+                self.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(to_addrs):
+            self._abandon(0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        return refused
+
+    def _data(self, msg: SizedBuffer | str) -> None:
+        try:
+            code, reply = self.data(msg)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused: no byte of the body sent
+            self._abandon(exc.smtp_code)
+            raise
+        except OSError as exc:  # SMTPServerDisconnected, a timeout: the body may be there
+            raise OutcomeUnknown(f"{type(exc).__name__}: {exc}") from exc
+        if code != 250:
+            self._abandon(code)
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _abandon(self, code: int) -> None:
+        """End a refused transaction as sendmail does: on a 421 the server is closing the
+        connection; otherwise RSET leaves it clean for the next e-mail (unlike sendmail, also
+        after a refused DATA command, lest the next MAIL meet a 503)."""
+        if code == 421:
+            self.close()
+            return
+        with suppress(smtplib.SMTPServerDisconnected):
+            self.rset()
+
+
+class _TlsTransaction(_Transaction, smtplib.SMTP_SSL):
+    """The same transaction over implicit TLS."""
+
+
 def connect(settings: Settings) -> smtplib.SMTP:
+    """A connection ready for its first MAIL (TLS, login and EHLO done), so that whatever
+    goes wrong here is known to be the server's or the configuration's, never an e-mail's."""
     smtp = settings.smtp
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
     client: smtplib.SMTP
     if smtp.security == "tls":
-        client = smtplib.SMTP_SSL(
+        client = _TlsTransaction(
             smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=context
         )
     else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+        client = _Transaction(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+    try:
         if smtp.security == "starttls":
             client.starttls(context=context)
-    if smtp.username:
-        client.login(smtp.username, smtp.secret_password())
+        if smtp.username:
+            client.login(smtp.username, smtp.secret_password())
+        client.ehlo_or_helo_if_needed()
+    except BaseException:
+        client.close()
+        raise
     return client
 
 
@@ -104,28 +197,60 @@ def send_pending(
     now: datetime,
     connector: Callable[[Settings], smtplib.SMTP] = connect,
 ) -> list[SendResult]:
-    """Send every due row once; a temporary failure is retried later with backoff."""
+    """Send every due row once over one connection; a temporary failure of a row is retried
+    later with backoff, a failure to connect is charged to no row (see the module's doc)."""
     results = _settle_interrupted(store, settings, now)
     with store.unit() as session:
-        due = session.scalars(due_emails(now).order_by(OutboxMessage.id)).all()
+        due = list(session.scalars(due_emails(now).order_by(OutboxMessage.id)).all())
     if not due:
         return results
     try:
         client = connector(settings)
     except (OSError, smtplib.SMTPException) as exc:
-        reason = f"cannot reach the SMTP server: {type(exc).__name__}: {exc}"
-        log.warning("outbox: %s", reason)
-        return results + [
-            _record_failure(store, settings, row_id, exc, reason, now) for row_id in due
-        ]
+        return results + _unreachable(store, due, exc)
     try:
-        for row_id in due:
-            results.append(_send_one(store, settings, client, row_id, now))
+        return results + _send_batch(store, settings, client, due, now)
     finally:
         try:
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
+
+
+def _unreachable(store: Store, due: list[int], exc: Exception) -> list[SendResult]:
+    """No row is to blame for a server that cannot be reached, whose certificate does not
+    verify or that refuses the login: none is charged an attempt, so an outage longer than
+    max_attempts passes fails nothing; each shows why it waits and is reported a retry."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):  # only ops can fix it: an error
+        reason = f"the SMTP server refused the login (check smtp.username and its password): {exc}"
+        log.error("outbox: %s", reason)
+    else:
+        reason = f"cannot reach the SMTP server: {type(exc).__name__}: {exc}"
+        log.warning("outbox: %s", reason)
+    with store.unit() as session:
+        for row in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.id.in_(due), OutboxMessage.status == "pending"
+            )
+        ):
+            row.last_error = reason[:1000]
+    return [SendResult(row_id, "retry", reason) for row_id in due]
+
+
+def _send_batch(
+    store: Store, settings: Settings, client: smtplib.SMTP, due: list[int], now: datetime
+) -> list[SendResult]:
+    """The rows in order until the connection is lost: trying the rest on a dead connection
+    would charge each an attempt for nothing, so they wait untouched for the next pass."""
+    results = []
+    for done, row_id in enumerate(due, start=1):
+        results.append(_send_one(store, settings, client, row_id, now))
+        if client.sock is None:  # smtplib closes a broken connection, _Transaction a 421
+            log.warning(
+                "outbox: connection lost, %d e-mail(s) left for the next pass", len(due) - done
+            )
+            reason = "not tried: the connection to the SMTP server was lost earlier in the pass"
+            return results + [SendResult(left, "retry", reason) for left in due[done:]]
     return results
 
 
@@ -136,10 +261,16 @@ def _send_one(
         row = session.get_one(OutboxMessage, row_id, with_for_update=True)
         if row.status != "pending":
             return SendResult(row_id, "skipped", f"already {row.status}")
+        try:
+            message = build_email(row, settings, now)
+        except SealError as exc:
+            row.status, row.last_error = "failed", str(exc)
+            return SendResult(row_id, "failed", str(exc))
         row.status, row.attempted_at = "sending", now
-        message = build_email(row, settings, now)
     try:
         client.send_message(message)
+    except OutcomeUnknown as exc:
+        return _record_unsure(store, row_id, exc)
     except (OSError, smtplib.SMTPException) as exc:
         return _record_failure(store, settings, row_id, exc, f"{type(exc).__name__}: {exc}", now)
     with store.unit() as session:
@@ -148,6 +279,8 @@ def _send_one(
         row.sent_at = now
         row.attempts += 1
         row.last_error = None
+        if row.sealed:  # the password has reached the customer: no copy stays behind
+            row.body_text, row.body_html = WIPED, None
     log.info("outbox: sent e-mail %s (%s)", row_id, row.kind)
     return SendResult(row_id, "sent")
 
@@ -166,6 +299,22 @@ def _record_failure(
         row.status = "pending"
         row.next_attempt_at = now + _backoff(row.attempts)
         return SendResult(row_id, "retry", reason)
+
+
+def _record_unsure(store: Store, row_id: int, exc: OutcomeUnknown) -> SendResult:
+    """The server may have the message (the connection broke inside DATA): like a crash
+    during the send, it is never sent again by itself, ops decide from the server's log."""
+    with store.unit() as session:
+        row = session.get_one(OutboxMessage, row_id)
+        row.status, row.attempts, row.next_attempt_at = "unsure", row.attempts + 1, None
+        row.last_error = (
+            f"the connection broke while the SMTP server was taking the message ({exc}): look "
+            f"for Message-ID {row.message_id_header} in the SMTP server's log before "
+            "`pecflow outbox retry`"
+        )
+        reason = row.last_error
+    log.error("outbox: e-mail %s may or may not have been sent", row_id)
+    return SendResult(row_id, "unsure", reason)
 
 
 def _settle_interrupted(store: Store, settings: Settings, now: datetime) -> list[SendResult]:

@@ -1,0 +1,48 @@
+"""Sealing the e-mails that carry a password: encrypted in the outbox, wiped once sent.
+
+The key is a Fernet key in a file readable by the service only, made on first use. A database
+dump or backup therefore never holds a password in clear; the key file stays on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+WIPED = "(contenuto rimosso dopo l'invio: conteneva una password)"
+
+
+class SealError(Exception):
+    """A sealed e-mail whose key is missing or different: it cannot be sent as it is."""
+
+
+def _key(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(Fernet.generate_key())
+        try:
+            os.link(draft, path)  # atomic: a second worker's key never replaces the first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_bytes().strip()
+
+
+def seal(text: str, key_file: Path) -> str:
+    return Fernet(_key(key_file)).encrypt(text.encode()).decode()
+
+
+def unseal(token: str, key_file: Path) -> str:
+    try:
+        return Fernet(_key(key_file)).decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError) as exc:
+        raise SealError(
+            f"cannot open a sealed e-mail with {key_file}: the key file changed or was lost"
+        ) from exc
