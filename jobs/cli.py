@@ -30,11 +30,20 @@ from jobs.report import make_report, yesterday
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
 from mailer.smtp_sender import build_email
+from pipeline.batches import FAILED
 from pipeline.business_calendar import business_calendar
+from pipeline.fulfilment import CannotActivate, activate
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
+from pipeline.provisioning import (
+    ManualProvisioner,
+    Provisioner,
+    ProvisioningError,
+    provisioner_for,
+)
 from pipeline.review import CannotResolve, reject, resolve
 from pipeline.sla import LATE, sla_items
+from pipeline.states import OrderState
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
@@ -278,12 +287,15 @@ def orders_import(
 @orders_app.command("list")
 def orders_list(
     state: Annotated[str | None, typer.Option(help="Only orders in this state.")] = None,
+    ready: Annotated[
+        bool, typer.Option("--ready", help="Only orders ready for activation.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Orders with their state (and the label the portal shows)."""
     with store(settings()) as st, st.unit() as session:
         emit(
-            views.list_orders(session, state),
+            views.list_orders(session, state, ready=ready),
             as_json,
             "orders",
             ["code", "type", "customer", "payment_method", "total", "state", "label"],
@@ -313,6 +325,65 @@ def orders_show(
     events = story.pop("story")
     emit([{"field": k, "value": v} for k, v in story.items()], False, code.upper())
     emit(events, False, "story")
+
+
+@orders_app.command("activate")
+def orders_activate(
+    code: Annotated[str, typer.Argument(help="LM1234567")],
+    user_id: Annotated[
+        str | None,
+        typer.Option("--user-id", help="The user-id the provider gave the new mailbox."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the mailbox's password from standard input (never as an argument), to "
+            "send it to the customer; without it the provider sends it.",
+        ),
+    ] = False,
+    now: NowOpt = None,
+    by: Annotated[str, typer.Option("--by", envvar="USER", help="Who activates.")] = "ops",
+) -> None:
+    """Activate a ready order: the activation e-mail (and the password's) go out at once, the
+    order becomes fulfilled. With `fulfilment.provisioner = "local"` pecflow makes the user-id
+    and password itself (and activates ready orders on its own in every run)."""
+    cfg = settings()
+    at = parse_now(now, cfg.zone)
+    provisioner: Provisioner | None = provisioner_for(cfg)
+    if provisioner is None:
+        if not user_id:
+            raise UserError("--user-id is required: the provider's user-id of the new mailbox")
+        password = sys.stdin.readline().strip() if password_stdin else None
+        if password_stdin and not password:
+            raise UserError("--password-stdin: standard input held no password")
+        provisioner = ManualProvisioner(user_id.strip(), password)
+    elif user_id or password_stdin:
+        raise UserError("the local provisioner makes the user-id and password itself")
+    oid = _order_id(code)
+    with store(cfg) as st:
+        with st.unit() as session:
+            order = session.get(Order, oid)
+            if order is None:
+                raise UserError(f"no order {code}")
+            if order.state == OrderState.FULFILLED.value and user_id in (None, order.user_id):
+                typer.echo(f"{order.code} is already activated (user-id {order.user_id})")
+                return
+        runner = Runner(st, cfg, at, f"ops:{by}")
+        runner.start("activate")
+        try:
+            with st.unit() as session:
+                order = session.get_one(Order, oid, with_for_update=True)
+                made = activate(session, cfg, order, provisioner, runner.actor, at)
+        except (CannotActivate, ProvisioningError) as exc:
+            runner.finish(str(exc))
+            raise UserError(str(exc)) from None
+        runner.send()
+        report = runner.finish()
+    typer.echo(f"{code.upper()}: activated, user-id {made}; fulfilled")
+    if report.status == FAILED:
+        typer.echo("the activation e-mails are queued: see `pecflow outbox list`", err=True)
+        raise typer.Exit(1)
 
 
 # --- run and batches ------------------------------------------------------------------------
@@ -541,7 +612,10 @@ def outbox_preview(
     """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
     cfg = settings()
     with store(cfg) as st, st.unit() as session:
-        message = build_email(_outbox_row(session, outbox_id), cfg, datetime.now(UTC))
+        row = _outbox_row(session, outbox_id)
+        if row.sealed:
+            raise UserError(f"e-mail {outbox_id} carries a password: it is never shown")
+        message = build_email(row, cfg, datetime.now(UTC))
     if eml is None:
         typer.echo(message.as_string())
         return

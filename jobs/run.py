@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -25,6 +25,8 @@ from parsers.reading import MessageReading, read_message
 from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, start_batch
+from pipeline.fulfilment import fulfil_due
+from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, Observation, observe
 from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
@@ -337,6 +339,33 @@ class Runner:
                     message_id=due.payment.message_id,
                 )
 
+    def fulfil(self) -> None:
+        """Renewals paid at the portal; with the local provisioner, ready orders."""
+        with self.store.unit() as session:
+            for code in fulfil_due(session, self.settings, self.actor, self.now):
+                record_item(session, self.batch_id, "order", code, "fulfilled", self.now)
+
+    def watch_health(self) -> None:
+        """One ops e-mail per incident: IMAP unreachable poll after poll, or batches with many
+        failed items; sent with this run's e-mails."""
+        if self.store.dry_run:
+            return
+        seen = []
+        if self.settings.imap.host:
+            detail = "; ".join(self.errors) or "IMAP reachable"
+            seen.append(Observation(IMAP_UNREACHABLE, self.imap_failed, detail, self.batch_id))
+        with self.store.unit() as session:
+            failed = session.execute(
+                select(func.count()).where(
+                    BatchItem.batch_id == self.batch_id, BatchItem.outcome == FAILED
+                )
+            ).scalar_one()
+            limit = self.settings.alerts.batch_failures
+            detail = f"batch {self.batch_id}: {failed} failed item(s) (alert at {limit})"
+            seen.append(Observation(FAILING_BATCHES, failed >= limit, detail, self.batch_id))
+            for observation in seen:
+                observe(session, self.settings, observation, self.now)
+
     def send(self) -> None:
         if self.store.dry_run:
             with self.store.unit() as session:
@@ -415,7 +444,9 @@ def run_once(runner: Runner) -> RunReport:
         runner.poll_drop_folder()
         runner.process(runner.pending_messages())
         runner.confirm_due()
+        runner.fulfil()
         runner.file_imap()
+        runner.watch_health()
         runner.send()
     except Exception as exc:
         log.error("run stopped: %s", type(exc).__name__)

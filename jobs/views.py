@@ -23,6 +23,7 @@ from pipeline.store.models import (
 )
 
 Row = dict[str, Any]
+SEALED = "(sealed: this e-mail carries a password and is never shown)"
 
 
 def _iso(value: Any) -> Any:
@@ -45,11 +46,13 @@ def order_row(order: Order) -> Row:
 
 
 def list_orders(
-    session: Session, state: str | None = None, ids: list[int] | None = None
+    session: Session, state: str | None = None, ids: list[int] | None = None, ready: bool = False
 ) -> list[Row]:
     query = select(Order).order_by(Order.id)
     if state:
         query = query.where(Order.state == state)
+    if ready:  # waiting for ops to activate them
+        query = query.where(Order.state == OrderState.PROCESSING.value, Order.ready_at.is_not(None))
     if ids is not None:
         query = query.where(Order.id.in_(ids))
     return [order_row(o) for o in session.scalars(query)]
@@ -58,7 +61,10 @@ def list_orders(
 def order_story(session: Session, order: Order) -> Row:
     """The order and everything that happened to it, in time order."""
     story: list[Row] = []
-    for event in session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)):
+    # Each query in id order: rows at the same instant keep the order they were written in.
+    for event in session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    ):
         story.append(
             {
                 "at": _iso(event.at),
@@ -69,7 +75,10 @@ def order_story(session: Session, order: Order) -> Row:
             }
         )
     for payment in session.scalars(
-        select(Payment).join(PaymentOrder).where(PaymentOrder.order_id == order.id)
+        select(Payment)
+        .join(PaymentOrder)
+        .where(PaymentOrder.order_id == order.id)
+        .order_by(Payment.id)
     ):
         story.append(
             {
@@ -80,7 +89,9 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for document in session.scalars(select(Document).where(Document.order_id == order.id)):
+    for document in session.scalars(
+        select(Document).where(Document.order_id == order.id).order_by(Document.id)
+    ):
         story.append(
             {
                 "at": _iso(document.message.received_at),
@@ -90,7 +101,9 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for mail in session.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order.id)):
+    for mail in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.order_id == order.id).order_by(OutboxMessage.id)
+    ):
         story.append(
             {
                 "at": _iso(mail.sent_at or mail.created_at),
@@ -100,10 +113,26 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": mail.batch_id,
             }
         )
+    if order.ready_at is not None:
+        story.append(
+            {
+                "at": _iso(order.ready_at),
+                "what": "ready",
+                "detail": "paid, signed contract and valid identity document: ready for activation",
+                "actor": "system",
+                "batch": None,
+            }
+        )
     # At the same instant a document arrives before it is paid, paid before the order moves.
-    rank = {"document": 0, "payment": 1, "state": 2, "e-mail": 3}
+    rank = {"document": 0, "payment": 1, "state": 2, "ready": 3, "e-mail": 4}
     story.sort(key=lambda row: (row["at"] or "", rank[row["what"]]))
-    return {**order_row(order), "mailbox": order.mailbox, "email": order.email, "story": story}
+    facts = {
+        "mailbox": order.mailbox,
+        "email": order.email,
+        "user_id": order.user_id,
+        "expires_on": _iso(order.expires_on),
+    }
+    return {**order_row(order), **facts, "story": story}
 
 
 def batch_row(batch: Batch) -> Row:
@@ -258,7 +287,7 @@ def outbox_detail(row: OutboxMessage) -> Row:
             }
             for a in row.attachments
         ],
-        "text": row.body_text,
+        "text": SEALED if row.sealed and row.status != "sent" else row.body_text,
     }
 
 

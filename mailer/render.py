@@ -10,6 +10,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pipeline.money import format_eur, format_percent
 
+# What the customer is asked for, by document kind.
+PAPERS = {
+    "contract": "il contratto firmato a mano (lo trova allegato all'e-mail di pagamento ricevuto)",
+    "identity_document": "copia fronte e retro di un documento d'identità valido del richiedente",
+}
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -30,6 +36,9 @@ def _environment() -> Environment:
     )
     env.filters["eur"] = format_eur
     env.filters["percent"] = format_percent
+    env.filters["day"] = lambda value: value.strftime("%d/%m/%Y")
+    env.filters["when"] = lambda value: value.strftime("%d/%m/%Y alle %H:%M")
+    env.filters["paper"] = PAPERS.__getitem__
     return env
 
 

@@ -54,6 +54,8 @@ class ParsedMessage:
     attachments: list[Attachment] = field(default_factory=list)
     pec_receipt: str | None = None
     pec: dict[str, str] = field(default_factory=dict)
+    # Written by a program (an auto-reply, a bounce, a list): never answered, to avoid loops.
+    automatic: bool = False
 
 
 def decode_text(value: str | None) -> str:
@@ -197,7 +199,15 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments=walker.attachments,
         pec_receipt=receipt,
         pec=pec,
+        automatic=_automatic(content),
     )
+
+
+def _automatic(message: Message) -> bool:
+    """RFC 3834's Auto-Submitted, and the older Precedence and list headers."""
+    auto = (message.get("Auto-Submitted") or "no").strip().lower()
+    precedence = (message.get("Precedence") or "").strip().lower()
+    return auto != "no" or precedence in ("bulk", "junk", "list") or "List-Id" in message
 
 
 def bare_file(data: bytes, filename: str | None = None) -> ParsedMessage:

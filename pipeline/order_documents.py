@@ -49,3 +49,16 @@ def documents_step(state: OrderState, papers: list[Paper]) -> tuple[OrderState, 
             return OrderState.PROCESSING, "contract and identity document both received"
         return OrderState.PROCESSING, "a valid identity document received"
     return None
+
+
+def missing_papers(papers: list[Paper]) -> list[str]:
+    """What a new mailbox still needs before it can be activated, in the order to ask for it."""
+    missing = [] if any(p.kind == CONTRACT for p in papers) else [CONTRACT]
+    if not any(p.kind == IDENTITY and p.expired_on is None for p in papers):
+        missing.append(IDENTITY)
+    return missing
+
+
+def expired_identity(papers: list[Paper]) -> date | None:
+    """The latest expiry of the expired identity documents on file, if any."""
+    return max((p.expired_on for p in papers if p.expired_on), default=None)

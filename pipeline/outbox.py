@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from mailer.render import render
 from pipeline.money import to_cents
+from pipeline.seal import seal
 from pipeline.store.models import Order, OutboxAttachment, OutboxMessage
 
 PRODUCT_LABELS = {
@@ -39,6 +40,14 @@ class Attachment:
     content_id: str | None = None  # shown inside the HTML as cid:<content_id>
 
 
+@dataclass(frozen=True)
+class Mail:
+    key: str  # the idempotency key: (order or message, kind, cause)
+    kind: str  # the template
+    to: str
+    context: dict[str, Any]
+
+
 def order_context(order: Order) -> dict[str, Any]:
     name = " ".join(filter(None, (order.first_name, order.last_name))) or "Cliente"
     return {
@@ -50,7 +59,8 @@ def order_context(order: Order) -> dict[str, Any]:
         "vat_rate": order.vat_rate,
         "vat_amount": to_cents(order.net_amount * order.vat_rate / Decimal(100)),
         "total_amount": order.total_amount,
-        "needs_documents": order.order_type == "acquisto",
+        "user_id": order.user_id,
+        "expires_on": order.expires_on,
     }
 
 
@@ -70,12 +80,27 @@ def enqueue(
     now: datetime,
     batch_id: int | None,
     attachments: Sequence[Attachment] = (),
+    context: dict[str, Any] | None = None,
+    sealed: bool = False,
 ) -> OutboxMessage:
-    """A customer e-mail about an order."""
-    context = {"order": order_context(order)}
-    return _write(
-        session, settings, key, kind, order.email, context, now, batch_id, order.id, attachments
-    )
+    """A customer e-mail about an order; `sealed` when it carries a password."""
+    mail = Mail(key, kind, order.email, {"order": order_context(order), **(context or {})})
+    return _write(session, settings, mail, now, batch_id, order.id, attachments, sealed)
+
+
+def enqueue_to(
+    session: Session,
+    settings: Settings,
+    mail: Mail,
+    *,
+    now: datetime,
+    batch_id: int | None,
+    attachments: Sequence[Attachment] = (),
+    order_id: int | None = None,
+) -> OutboxMessage:
+    """An e-mail to an address that is not an order's (a sender, ops); `order_id` files it
+    in an order's story."""
+    return _write(session, settings, mail, now, batch_id, order_id, attachments)
 
 
 def enqueue_ops(
@@ -92,46 +117,49 @@ def enqueue_ops(
     """An e-mail to the ops address, once per key; None when no ops address is set."""
     if not settings.mail.ops_address:
         return None
-    to = settings.mail.ops_address
-    return _write(session, settings, key, kind, to, context, now, batch_id, None, attachments)
+    mail = Mail(key, kind, settings.mail.ops_address, context)
+    return enqueue_to(session, settings, mail, now=now, batch_id=batch_id, attachments=attachments)
 
 
 def _write(
     session: Session,
     settings: Settings,
-    key: str,
-    kind: str,
-    to: str,
-    context: dict[str, Any],
+    mail: Mail,
     now: datetime,
     batch_id: int | None,
     order_id: int | None,
     attachments: Sequence[Attachment] = (),
+    sealed: bool = False,
 ) -> OutboxMessage:
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    existing = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == mail.key)
+    )
     if existing is not None:
         return existing
     email = render(
-        kind,
+        mail.kind,
         {
-            **context,
+            **mail.context,
             "footer": settings.mail.company_footer,
             "office_address": settings.mail.from_address,
+            "guide_url": settings.fulfilment.guide_url,
         },
     )
+    key_file = settings.fulfilment.seal_key_file
     row = OutboxMessage(
-        idempotency_key=key,
-        kind=kind,
+        idempotency_key=mail.key,
+        kind=mail.kind,
         order_id=order_id,
-        to_address=to,
+        to_address=mail.to,
         subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        message_id_header=message_id_for(key, settings.mail.from_address),
+        body_text=seal(email.text, key_file) if sealed else email.text,
+        body_html=seal(email.html, key_file) if sealed else email.html,
+        message_id_header=message_id_for(mail.key, settings.mail.from_address),
         status="pending",
         attempts=0,
         created_at=now,
         batch_id=batch_id,
+        sealed=sealed,
     )
     row.attachments = [
         OutboxAttachment(

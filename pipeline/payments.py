@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from config import Settings
 from mailer.contract import contract_pdf
 from parsers.codes import order_code
+from pipeline.fulfilment import renew
 from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import Attachment, enqueue, order_context
+from pipeline.paperwork import apply_papers
 from pipeline.review_items import open_review
 from pipeline.states import OrderState
 from pipeline.store.models import Order, Payment, PaymentOrder
@@ -33,8 +35,12 @@ def confirm_payment(
     actor: Actor,
     now: datetime,
     cause: str,
+    *,
+    papers_later: bool = False,
 ) -> None:
-    """Pay the orders, move each to processing and queue its e-mail, in the caller's transaction."""
+    """Pay the orders, in the caller's transaction: a renewal is done at once; a new mailbox
+    moves to processing with its e-mail and what its papers on file call for (unless the
+    caller is still filing this message's papers: `papers_later`)."""
     payment.status = "confirmed"
     payment.decided_at = now
     scheduled = {a.order_id for a in payment.allocations}
@@ -43,6 +49,10 @@ def confirm_payment(
         if oid not in scheduled:
             session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
         order.payment_status = "paid"
+        log.info("order %s: payment %s confirmed (%s)", order.code, payment.id, actor.name)
+        if order.order_type == "rinnovo":
+            renew(session, settings, order, actor, now, cause, payment.id)
+            continue
         change_state(
             session,
             order,
@@ -63,14 +73,21 @@ def confirm_payment(
             batch_id=actor.batch_id,
             attachments=_contract(order, settings, now),
         )
-        log.info("order %s: payment %s confirmed (%s)", order.code, payment.id, actor.name)
+        if not papers_later:
+            apply_papers(
+                session,
+                settings,
+                order,
+                actor,
+                now,
+                cause=f"p{payment.id}",
+                message_id=payment.message_id,
+            )
 
 
 def _contract(order: Order, settings: Settings, now: datetime) -> list[Attachment]:
-    """A new mailbox needs the signed contract: it travels pre-filled with the e-mail."""
+    """The signed contract is needed: it travels pre-filled with the e-mail."""
     context = order_context(order)
-    if not context["needs_documents"]:
-        return []
     pdf = contract_pdf(order, context, now.astimezone(settings.zone).date())
     return [Attachment(f"contratto-{order.code}.pdf", "application/pdf", pdf)]
 

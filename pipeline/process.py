@@ -21,6 +21,7 @@ from parsers.facts import extract_payment_facts
 from parsers.identity import expiry_date
 from parsers.mime import Attachment, ParsedMessage
 from parsers.reading import MessageReading
+from pipeline import replies
 from pipeline.archive import Archive
 from pipeline.business_calendar import business_calendar
 from pipeline.matching import (
@@ -34,6 +35,7 @@ from pipeline.matching import (
     pays_reseller,
 )
 from pipeline.orders import Actor
+from pipeline.outbox import Mail, enqueue_to
 from pipeline.paperwork import apply_papers
 from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
 from pipeline.review_items import open_review
@@ -135,11 +137,20 @@ class _Run:
             elif document.kind in (DocumentKind.CONTRACT, DocumentKind.IDENTITY_DOCUMENT):
                 useful += 1
                 self._attach_to_order(document, message_codes)
-        for oid in dict.fromkeys(self.documents_for):
+        for oid in dict.fromkeys([*self.confirmed, *self.documents_for]):
             order = self.session.get_one(Order, oid, with_for_update=True)
-            apply_papers(self.session, order, self.actor, self.now, self.message.id)
+            apply_papers(
+                self.session,
+                self.settings,
+                order,
+                self.actor,
+                self.now,
+                cause=f"m{self.message.id}",
+                message_id=self.message.id,
+            )
         if not useful:
             self._no_useful_document(documents)
+            self._answer(parsed, documents, message_codes)
         if any(d.status == QUARANTINED for d in documents) and not useful and not self.reviews:
             reasons = "; ".join(
                 f"{d.filename or 'part ' + str(d.part_index)}: {d.reason}"
@@ -225,6 +236,37 @@ class _Run:
             self._review(
                 ReviewReason.NO_DOCUMENT, "no payment receipt, contract or identity document found"
             )
+
+    def _answer(
+        self, parsed: ParsedMessage, documents: list[Document], message_codes: list[str]
+    ) -> None:
+        """Tell the sender what was wrong with what they sent, when they can fix it."""
+        found = replies.problems([d.reason for d in documents if d.reason])
+        own = {self.settings.mail.from_address.lower(), self.settings.mail.ops_address.lower()}
+        if not found or not replies.may_answer(parsed.sender, parsed.automatic, own):
+            return
+        known = [c for c in message_codes if self.session.get(Order, order_id(c)) is not None]
+        code = known[0] if len(known) == 1 else None
+        mail = Mail(
+            f"unreadable_reply:{self.message.id}",
+            "unreadable_reply",
+            parsed.sender or "",
+            {
+                "subject": parsed.subject or "(senza oggetto)",
+                "received_at": self.message.received_at.astimezone(self.settings.zone),
+                "problems": found,
+                "advice": replies.advice(self.settings.limits.max_attachment_bytes),
+                "code": code,
+            },
+        )
+        enqueue_to(
+            self.session,
+            self.settings,
+            mail,
+            now=self.now,
+            batch_id=self.actor.batch_id,
+            order_id=order_id(code) if code else None,
+        )
 
     def _payment(self, document: Document, message_codes: list[str]) -> None:
         facts = extract_payment_facts(document.text or "")
@@ -344,6 +386,7 @@ class _Run:
             self.actor,
             self.now,
             f"payment {payment.id} of {payment.amount} EUR matched",
+            papers_later=True,
         )
         self.confirmed.extend(decision.allocations)
 

@@ -85,7 +85,9 @@ def resolve(
             raise CannotResolve("a document belongs to one order")
         order = next(iter(found.values()))
         session.get_one(Document, item.document_id).order_id = order.id
-        apply_papers(session, order, actor, now, item.message_id)
+        apply_papers(
+            session, settings, order, actor, now, cause=f"r{item.id}", message_id=item.message_id
+        )
         outcome = f"document {item.document_id} attached to {codes}"
     else:
         outcome = f"matched to {codes}"

@@ -125,11 +125,13 @@ class Workspace:
     drop: Path
     env: dict[str, str]
 
-    def cli(self, *args: str) -> Any:
+    def cli(self, *args: str, stdin: str | None = None) -> Any:
         from jobs.cli import UserError, app
 
         runner = CliRunner()
-        result = runner.invoke(app, ["--config", str(self.config), *args], env=self.env)
+        result = runner.invoke(
+            app, ["--config", str(self.config), *args], env=self.env, input=stdin
+        )
         logging.getLogger().handlers.clear()  # they wrote to the runner's stream, now closed
         if isinstance(result.exception, UserError):
             result.exit_code = 2

@@ -103,10 +103,10 @@ def test_import_rejects_exactly_the_bad_rows_and_exits_1(workspace: Workspace) -
 
 def test_orders_show_tells_the_story_in_time_order(workspace: Workspace) -> None:
     from tests.docgen.receipts import default_spec, make_receipt_pdf
-    from tests.test_orders_import import EXAMPLE
+    from tests.test_orders_import import UNPAID
 
     path = workspace.root / "orders.csv"
-    path.write_text(EXAMPLE, encoding="utf-8")
+    path.write_text(UNPAID, encoding="utf-8")
     workspace.cli("orders", "import", str(path), "--now", "2026-11-20T10:00:00+01:00")
     pdf = make_receipt_pdf(
         default_spec(["LM3454898"], __import__("decimal").Decimal("24.40")), "bpm"

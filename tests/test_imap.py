@@ -16,7 +16,7 @@ from tests.conftest import Killed
 from tests.docgen.messages import make_email, make_pec_envelope, make_pec_receipt
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.dovecot import PASSWORD, USER
-from tests.test_orders_import import EXAMPLE
+from tests.test_orders_import import UNPAID
 
 NOW = "2026-11-20T12:00:00+01:00"
 
@@ -58,7 +58,7 @@ def _receipt_mail(
 
 def _ready(ws) -> None:
     path = ws.root / "orders.csv"
-    path.write_text(EXAMPLE, encoding="utf-8")
+    path.write_text(UNPAID, encoding="utf-8")
     assert ws.cli("orders", "import", str(path)).exit_code == 0
 
 

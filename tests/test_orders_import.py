@@ -31,6 +31,9 @@ BIANCHI = (
     "studio.bianchi@legalmail.it,,,,prepagato,20.00,22.00,24.40,paid"
 )
 EXAMPLE = f"{HEADER}\n{ROSSI}\n{BIANCHI}\n"
+# The example with its renewal still to be paid: a paid renewal is fulfilled (and mailed) by
+# every run, which tests/test_fulfilment.py checks on its own; other tests keep one customer.
+UNPAID = EXAMPLE.replace("prepagato,20.00,22.00,24.40,paid", "bonifico,20.00,22.00,24.40,pending")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from parsers.mime import safe_filename
+from parsers.mime import decode_text, safe_filename
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message, Order, OrderEvent, OutboxMessage, Payment, ReviewItem
 from tests.conftest import Killed, Workspace
@@ -26,13 +26,13 @@ from tests.docgen.hostile import (
 from tests.docgen.messages import make_email
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.docgen.scans import decompression_bomb_png, giant_page_pdf, tiff_pages
-from tests.test_orders_import import EXAMPLE
+from tests.test_orders_import import UNPAID
 
 NOW = "2026-11-20T10:30:00+01:00"
 
 
 def _ready(ws: Workspace) -> None:
-    assert ws.cli("orders", "import", str(_file(ws, "orders.csv", EXAMPLE.encode()))).exit_code == 0
+    assert ws.cli("orders", "import", str(_file(ws, "orders.csv", UNPAID.encode()))).exit_code == 0
 
 
 def _file(ws: Workspace, name: str, data: bytes):
@@ -135,7 +135,7 @@ def test_what_cannot_be_decided_goes_to_review_with_a_reason(ws_mail) -> None:
     (ws.drop / "b.pdf").write_bytes(_receipt(code="LM9999999", layout="unicredit"))
     result, _ = _run(ws)
     assert result.exit_code == 0
-    assert _count(ws, Order, Order.state == "awaiting_payment") == 1
+    assert _count(ws, Order, Order.state == "awaiting_payment", Order.id == 3454898) == 1
     listing = json.loads(ws.cli("review", "list", "--json").stdout)
     assert sorted(i["reason"] for i in listing) == ["amount_mismatch", "unknown_code"]
     mismatch = next(i for i in listing if i["reason"] == "amount_mismatch")
@@ -275,7 +275,15 @@ def test_hostile_attachments_are_quarantined_with_a_reason(ws_mail, make, name, 
     assert first["reason"].startswith(f"{shown}: ")
     assert reason in first["reason"]
     assert second["outcome"] == "processed"
-    assert len(mailbox.messages) == 1
+    to_customer = [m for m in mailbox.messages if m["To"] == "mario.rossi@example.it"]
+    assert len(to_customer) == 1
+    # The sender hears back only about what they can fix, never about hostile content.
+    replies = [m for m in mailbox.messages if m["To"] == "x@example.it"]
+    fixable = reason not in ("executable content", "decompression bomb")
+    assert len(replies) == (1 if fixable else 0)
+    if fixable:
+        subject = " ".join(decode_text(replies[0]["Subject"]).split())
+        assert subject.startswith("Il suo messaggio non è stato letto (ordine LM3454898)")
 
 
 def test_an_oversized_message_is_archived_and_quarantined_unread(ws_mail) -> None:

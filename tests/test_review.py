@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from tests.conftest import Workspace
 from tests.docgen.receipts import default_spec, make_receipt_pdf
-from tests.test_orders_import import EXAMPLE
+from tests.test_orders_import import EXAMPLE, UNPAID
 
 NOW = "2026-11-20T10:30:00+01:00"
 
 
-def _with_mismatch(ws: Workspace) -> int:
-    (ws.root / "orders.csv").write_text(EXAMPLE, encoding="utf-8")
+def _with_mismatch(ws: Workspace, orders: str = UNPAID) -> int:
+    (ws.root / "orders.csv").write_text(orders, encoding="utf-8")
     assert ws.cli("orders", "import", str(ws.root / "orders.csv")).exit_code == 0
     pdf = make_receipt_pdf(default_spec(["LM3454898"], Decimal("24.00")), "intesa")
     (ws.drop / "contabile.pdf").write_bytes(pdf)
@@ -58,7 +58,7 @@ def test_rejecting_changes_no_order(ws_mail) -> None:
 
 def test_a_decision_that_cannot_apply_writes_nothing(ws_mail) -> None:
     ws, _ = ws_mail
-    item = _with_mismatch(ws)
+    item = _with_mismatch(ws, EXAMPLE)  # its renewal LM3385660 was paid, so it is fulfilled
     for args in (["--order", "LM3385660"], ["--order", "LM0000001"], []):
         result = ws.cli("review", "resolve", str(item), *args)
         assert result.exit_code == 2
