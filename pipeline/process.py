@@ -245,7 +245,7 @@ class _Run:
         own = {self.settings.mail.from_address.lower(), self.settings.mail.ops_address.lower()}
         if not found or not replies.may_answer(parsed.sender, parsed.automatic, own):
             return
-        known = [c for c in message_codes if self.session.get(Order, order_id(c)) is not None]
+        known = self._known(message_codes)
         code = known[0] if len(known) == 1 else None
         mail = Mail(
             f"unreadable_reply:{self.message.id}",
@@ -396,7 +396,7 @@ class _Run:
         barcodes = find_order_codes("\n".join(document.facts.get("barcodes", [])))
         codes = barcodes or find_order_codes(document.text or "") or message_codes
         if codes:
-            known = [c for c in codes if self.session.get(Order, order_id(c)) is not None]
+            known = self._known(codes)
             if len(known) != 1:
                 self._review(
                     ReviewReason.UNKNOWN_CODE if not known else ReviewReason.CODE_CONFLICT,
@@ -418,6 +418,10 @@ class _Run:
             order = candidates[0]
         document.order_id = order.id
         self.documents_for.append(order.id)
+
+    def _known(self, codes: list[str]) -> list[str]:
+        """The codes of orders that exist."""
+        return [c for c in codes if self.session.get(Order, order_id(c)) is not None]
 
     def _orders_by_sender_or_name(self, text: str) -> list[Order]:
         """Open new-mailbox orders whose communications address wrote this message, narrowed
