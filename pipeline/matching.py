@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from parsers.codes import order_code, order_id
+from parsers.proof import Proof, ProofReading
 from pipeline.states import OrderState
 
 
@@ -25,6 +26,8 @@ class ReviewReason(StrEnum):
     DUPLICATE = "duplicate"
     UNREADABLE = "unreadable"
     NO_DOCUMENT = "no_document"
+    NOT_A_RECEIPT = "not_a_receipt"  # instructions to pay, or nothing showing money moved
+    NOT_EXECUTED = "not_executed"  # a transfer booked, awaiting authorisation, revoked, rejected
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Evidence:
     receipt_codes: list[str]
     message_codes: list[str]
     amount: Decimal | None
+    proof: ProofReading  # whether the document shows that money moved
     amount_candidates: list[Decimal] = field(default_factory=list)
     pays_reseller: bool = True
     # Orders awaiting payment whose total is the amount and whose applicant is the payer.
@@ -84,8 +88,35 @@ def pays_reseller(
     )
 
 
+def _unproven(evidence: Evidence, orders: dict[int, OrderView]) -> Review:
+    """A document that proves no payment, with the one order it names proposed to ops."""
+    named = {order_id(c) for c in evidence.receipt_codes or evidence.message_codes}
+    known = [oid for oid in named if oid in orders]
+    proposed = known[0] if len(known) == 1 else None
+    said = ", ".join(f"'{word}'" for word in evidence.proof.words)
+    if evidence.proof.proof is Proof.NOT_EXECUTED:
+        return Review(
+            ReviewReason.NOT_EXECUTED, f"the transfer was not executed: it says {said}", proposed
+        )
+    if evidence.proof.proof is Proof.INSTRUCTIONS:
+        return Review(
+            ReviewReason.NOT_A_RECEIPT,
+            f"instructions to pay, not the receipt of a payment: it says {said}",
+            proposed,
+        )
+    return Review(
+        ReviewReason.NOT_A_RECEIPT,
+        "nothing on it shows an executed payment (no execution date, CRO, TRN or bank "
+        "reference, no 'eseguito')",
+        proposed,
+    )
+
+
 def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
-    """Confirm only one awaiting order with the exact total, or several with the exact sum."""
+    """Confirm only one awaiting order with the exact total, or several with the exact sum,
+    and only on a document that shows the payment executed."""
+    if not evidence.proof.executed:
+        return _unproven(evidence, orders)
     if not evidence.pays_reseller:
         return Review(
             ReviewReason.WRONG_BENEFICIARY,

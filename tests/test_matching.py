@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from parsers.proof import Proof, ProofReading
 from pipeline.matching import (
     Confirm,
     Evidence,
@@ -20,11 +21,12 @@ ORDERS = {
     3454899: OrderView(3454899, OrderState.AWAITING_PAYMENT, Decimal("36.60")),
     3385660: OrderView(3385660, OrderState.PROCESSING, Decimal("24.40")),
 }
+PAID = ProofReading(Proof.EXECUTED, ("eseguito",))
 
 
 def _decide(receipt: list[str], amount: str | None, message: list[str] | None = None):
     value = Decimal(amount) if amount else None
-    return decide(Evidence(receipt, message or [], value), ORDERS)
+    return decide(Evidence(receipt, message or [], value, PAID), ORDERS)
 
 
 def _reason(decision: object) -> ReviewReason:
@@ -63,7 +65,7 @@ def test_a_mismatch_proposes_the_order_for_the_human() -> None:
 
 
 def test_a_receipt_paying_someone_else_is_never_confirmed() -> None:
-    wrong = decide(Evidence(["LM3454898"], [], Decimal("24.40"), pays_reseller=False), ORDERS)
+    wrong = decide(Evidence(["LM3454898"], [], Decimal("24.40"), PAID, pays_reseller=False), ORDERS)
     assert _reason(wrong) is ReviewReason.WRONG_BENEFICIARY
 
 
@@ -77,9 +79,23 @@ def test_the_reseller_is_recognised_by_iban_or_postal_account() -> None:
 
 
 def test_no_code_proposes_the_single_candidate_only() -> None:
-    one = decide(Evidence([], [], Decimal("24.40"), candidates=[3454898]), ORDERS)
+    one = decide(Evidence([], [], Decimal("24.40"), PAID, candidates=[3454898]), ORDERS)
     assert isinstance(one, Review)
     assert (one.reason, one.proposed_order_id) == (ReviewReason.NO_CODE, 3454898)
-    two = decide(Evidence([], [], Decimal("24.40"), candidates=[3454898, 3454800]), ORDERS)
+    two = decide(Evidence([], [], Decimal("24.40"), PAID, candidates=[3454898, 3454800]), ORDERS)
     assert isinstance(two, Review)
     assert two.proposed_order_id is None
+
+
+def test_a_document_that_proves_no_payment_is_never_confirmed() -> None:
+    """Everything else right (our order, its exact total, our IBAN): without proof, review."""
+    cases = {
+        ProofReading(Proof.INSTRUCTIONS, ("importo da versare",)): ReviewReason.NOT_A_RECEIPT,
+        ProofReading(Proof.NONE): ReviewReason.NOT_A_RECEIPT,
+        ProofReading(Proof.NOT_EXECUTED, ("prenotato",)): ReviewReason.NOT_EXECUTED,
+    }
+    for proof, reason in cases.items():
+        decision = decide(Evidence(["LM3454898"], [], Decimal("24.40"), proof), ORDERS)
+        assert isinstance(decision, Review) and decision.reason is reason
+        assert decision.proposed_order_id == 3454898  # ops see which order it is about
+        assert all(word in decision.detail for word in proof.words)

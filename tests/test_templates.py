@@ -377,6 +377,22 @@ def unreadable_reply(i: Inputs, with_code: bool) -> Case:
     )
 
 
+def receipt_missing(i: Inputs, with_code: bool) -> Case:
+    code = order_code(i.oid) if with_code else None
+    # process: sent to whoever wrote, with no order in the context ("Gentile Cliente").
+    context = {"subject": i.subject, "received_at": i.received_at, "code": code, **_outbox(i)}
+    fragments = ["Gentile Cliente,", f"il {when(i.received_at)} con oggetto", "non è la ricevuta"]
+    fragments.append(code if code else "(LM seguito da 7 cifre)")
+    return Case(
+        "receipt_missing",
+        context,
+        [i.subject, i.office_address, i.footer],
+        fragments,
+        code,
+        [f"(ordine {code})"] if code else [],
+    )
+
+
 def ready_for_activation(i: Inputs) -> Case:
     order = _order(i)
     context = {"order": order_context(order), "due_by": i.due_by, **_outbox(i)}
@@ -502,6 +518,8 @@ VARIANTS = [
     Variant("renewal_done", renewal_done),
     Variant("unreadable_reply/code", lambda i: unreadable_reply(i, True)),
     Variant("unreadable_reply/no-code", lambda i: unreadable_reply(i, False)),
+    Variant("receipt_missing/code", lambda i: receipt_missing(i, True)),
+    Variant("receipt_missing/no-code", lambda i: receipt_missing(i, False)),
     Variant("ready_for_activation", ready_for_activation),
     Variant("sla_alert/payment", lambda i: sla_alert(i, "payment")),
     Variant("sla_alert/documents", lambda i: sla_alert(i, "documents")),
