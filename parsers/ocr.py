@@ -35,17 +35,36 @@ _ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 @dataclass(frozen=True)
-class OcrText:
+class OcrPage:
     text: str
     confidence: float  # mean word confidence, 0..1
-    pages: int
     barcodes: tuple[str, ...] = ()
+    layout: str = ""  # each word where it stands on its line, for a statement's columns
+
+
+@dataclass(frozen=True)
+class OcrText:
+    page_texts: tuple[OcrPage, ...]
+    confidence: float  # mean word confidence over all pages, 0..1
+
+    @property
+    def text(self) -> str:
+        return "\n".join(page.text for page in self.page_texts)
+
+    @property
+    def pages(self) -> int:
+        return len(self.page_texts)
+
+    @property
+    def barcodes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(code for page in self.page_texts for code in page.barcodes))
 
 
 @dataclass(frozen=True)
 class _Page:
     lines: list[str]
     confidences: list[float]
+    layout: list[str]
 
     @property
     def confidence(self) -> float:
@@ -117,7 +136,26 @@ def _words(tsv: str) -> _Page:
         else:
             lines.append([word])
     lines.sort(key=lambda line: sum(w.centre for w in line) / len(line))
-    return _Page([" ".join(w.text for w in line) for line in lines], confidences)
+    return _Page(
+        [" ".join(w.text for w in line) for line in lines], confidences, _layout(lines, words)
+    )
+
+
+def _layout(lines: list[list[_Word]], words: list[_Word]) -> list[str]:
+    """The lines with each word at the column its left edge stands at, one column per typical
+    character width: a table's columns line up again, as in pdfplumber's layout text."""
+    widths = sorted((w.right - w.left) / len(w.text) for w in words if len(w.text) >= 3)
+    if not widths:
+        return [" ".join(w.text for w in line) for line in lines]
+    char = max(widths[len(widths) // 2], 1.0)
+    laid = []
+    for line in lines:
+        text = ""
+        for word in line:
+            column = round(word.left / char)
+            text += " " * max(column - len(text), 1 if text else 0) + word.text
+        laid.append(text)
+    return laid
 
 
 def _turned(page: Image.Image, angle: float) -> Image.Image:
@@ -140,18 +178,19 @@ def read_page(image: Image.Image, timeout: float) -> _Page:
 
 
 def ocr_images(images: list[Image.Image], timeout: float) -> OcrText:
-    """Every page's words, and the QR codes and barcodes of any paper that is not a payment
+    """Every page's words, and the QR codes and barcodes of every page that is not a payment
     receipt: a contract's code has no amount to confirm it, a receipt's has."""
-    lines: list[str] = []
+    pages: list[OcrPage] = []
     confidences: list[float] = []
     for image in images:
         page = read_page(image, timeout)
-        lines += page.lines
+        text = "\n".join(page.lines)
+        receipt = classify_text(text).kind is DocumentKind.PAYMENT_RECEIPT
+        barcodes = () if receipt else tuple(dict.fromkeys(read_barcodes(image)))
+        layout = "\n".join(page.layout)
+        pages.append(OcrPage(text, round(page.confidence, 3), barcodes, layout))
         confidences += page.confidences
-    text = "\n".join(lines)
-    receipt = classify_text(text).kind is DocumentKind.PAYMENT_RECEIPT
-    barcodes = [] if receipt else [code for image in images for code in read_barcodes(image)]
-    return OcrText(text, round(_mean(confidences), 3), len(images), tuple(dict.fromkeys(barcodes)))
+    return OcrText(tuple(pages), round(_mean(confidences), 3))
 
 
 def _check_pixels(width: int, height: int) -> None:

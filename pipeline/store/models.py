@@ -201,11 +201,15 @@ class Document(Base):
     """One part or attachment of a message, with what could be read from it."""
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("message_id", "part_index"),)
+    __table_args__ = (UniqueConstraint("message_id", "part_index", "first_page"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     part_index: Mapped[int] = mapped_column(Integer)
+    # A file holding several documents (a contract and an identity document scanned together)
+    # is one row per part: its pages, first to last. A file of one document: 1 and None.
+    first_page: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_page: Mapped[int | None] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(String(255))
     declared_type: Mapped[str | None] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(255))
