@@ -7,14 +7,21 @@ from collections.abc import Callable
 from datetime import date
 
 _NUMERIC = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
-# Passports and some cards: `14 MAG 2031`, `14 MAG/MAY 2031`.
+# Passports and some cards: `14 MAG 2031`, `14 MAG/MAY 2031`; online banks: `12 Mar 2027`,
+# `20 November 2026`; Italian letters: `20 novembre 2026`. A month's first three letters name
+# it in both languages.
 _MONTH_NAMES = "gen/jan feb mar apr mag/may giu/jun lug/jul ago/aug set/sep ott/oct nov dic/dec"
 _MONTHS = {
     name: number
     for number, names in enumerate(_MONTH_NAMES.split(), start=1)
     for name in names.split("/")
 }
-_WORDED = re.compile(r"\b(\d{1,2})\s+([a-z]{3})(?:/[a-z]{3})?\s+(\d{4})\b", re.IGNORECASE)
+_FULL_MONTHS = {
+    *("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto"),
+    *("settembre", "ottobre", "novembre", "dicembre", "january", "february", "march", "april"),
+    *("may", "june", "july", "august", "september", "sept", "october", "november", "december"),
+}
+_WORDED = re.compile(r"\b(\d{1,2})\s+([a-z]{3,9})\.?(?:/[a-z]{3})?,?\s+(\d{4})\b", re.IGNORECASE)
 
 
 def labelled_value(
@@ -55,7 +62,8 @@ def dates_in(text: str | None) -> list[date]:
             parts = (match.group(4), match.group(5), match.group(6))
             found.append((match.start(), _valid(*(int(p) for p in parts))))
     for match in _WORDED.finditer(text or ""):
-        month_number = _MONTHS.get(match.group(2).lower())
+        word = match.group(2).lower()
+        month_number = _MONTHS.get(word[:3]) if word in _MONTHS or word in _FULL_MONTHS else None
         if month_number:
             found.append(
                 (match.start(), _valid(int(match.group(3)), month_number, int(match.group(1))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from parsers.signed import looks_signed
+
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -16,6 +18,10 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+SIGNED_ENVELOPE = "application/pkcs7-mime"  # a CAdES .p7m: a document inside a signature
+_SIGNED_NAMES = (SIGNED_ENVELOPE, "application/x-pkcs7-mime")
+
+
 def sniff(data: bytes, declared: str | None = None) -> str:
     head = data[:1024]
     for magic, media_type in _MAGIC:
@@ -24,6 +30,11 @@ def sniff(data: bytes, declared: str | None = None) -> str:
     # Some producers put junk before the PDF header; readers accept it within the first 1 KiB.
     if b"%PDF-" in head:
         return "application/pdf"
+    # DER starts with a SEQUENCE; base64 or PEM only when the sender says it is a .p7m.
+    if (head[:1] == b"\x30" or declared in _SIGNED_NAMES or head.startswith(b"-----BEGIN")) and (
+        looks_signed(data)
+    ):
+        return SIGNED_ENVELOPE
     if declared and declared.startswith("text/"):
         return declared
     if not data:
