@@ -121,6 +121,9 @@ class ImapSettings(_Login):
     processed_folder: str = "pecflow/processed"
     review_folder: str = "pecflow/review"
     quarantine_folder: str = "pecflow/quarantine"
+    # Mail that needs nobody (auto-replies, bounces, newsletters, spam, suppliers' invoices):
+    # set aside where a person can still find it.
+    ignored_folder: str = "pecflow/ignored"
     keyword: str = "PecflowDone"
     fetch_chunk: int = Field(default=25, ge=1, le=1000)
 
@@ -270,6 +273,15 @@ class FulfilmentSettings(_Section):
         return value
 
 
+class SignaturesSettings(_Section):
+    """Digital signatures on contracts (.p7m, signed PDFs): what they are checked against."""
+
+    # A PEM bundle of the certification authorities whose signatures count (e.g. the EU trusted
+    # lists' Italian qualified CAs, exported). None: signatures are checked for integrity only
+    # and their signer recorded as not verified.
+    trust_roots: Path | None = None
+
+
 class AlertsSettings(_Section):
     """When ops get one e-mail (mail.ops_address) for an incident, not one per poll."""
 
@@ -296,6 +308,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     fulfilment: FulfilmentSettings = Field(default_factory=FulfilmentSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    signatures: SignaturesSettings = Field(default_factory=SignaturesSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -374,6 +387,8 @@ def load_settings(path: Path | None = None) -> Settings:
         settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
     if settings.imap.ca_file is not None:
         settings.imap.ca_file = (base / settings.imap.ca_file).resolve()
+    if settings.signatures.trust_roots is not None:
+        settings.signatures.trust_roots = (base / settings.signatures.trust_roots).resolve()
     return settings
 
 

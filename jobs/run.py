@@ -240,7 +240,7 @@ class Runner:
     def _to_read(self, ids: list[int]) -> Iterator[Any]:
         """What reading needs of each message, fetched in chunks and in the given order."""
         columns = (Message.id, Message.size, Message.sha256, Message.raw_format, Message.facts,
-                   Message.outcome)  # fmt: skip
+                   Message.outcome, Message.received_at)  # fmt: skip
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             with self.store.unit() as session:
@@ -258,6 +258,7 @@ class Runner:
             limits,
             sandbox,
             bare=row.raw_format == "file",
+            received_at=row.received_at,
         )
 
     def _fail(self, message_id: int, exc: Exception) -> None:

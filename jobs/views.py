@@ -191,9 +191,17 @@ def document_summary(document: Document) -> str:
         kind += f", expired on {facts['expired_on']}"
     elif "expires" in facts:
         kind += f", expires {facts['expires']}"
+    if "signed_by" in facts:
+        verdict = {True: "valid", False: "NOT valid", None: "not verified"}[
+            facts.get("signature_valid")
+        ]
+        reason = f": {facts['signature_reason']}" if facts.get("signature_reason") else ""
+        kind += f", digitally signed by {facts['signed_by']}, signature {verdict}{reason}"
     how = document.text_method
     if document.text_confidence is not None and how == "ocr":
         how += f" {document.text_confidence:.0%}"
+    if document.last_page is not None:
+        how += f", pages {document.first_page}-{document.last_page}"
     return f"{kind} ({document.media_type}, {how}, message {document.message_id})"
 
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Where each final outcome is filed when messages are moved; the rest stay put.
 OUTCOME_FOLDER = {
     "processed": "processed_folder",
-    "ignored": "processed_folder",
+    "ignored": "ignored_folder",
     "duplicate": "processed_folder",
     "review": "review_folder",
     "quarantined": "quarantine_folder",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from parsers.classify import DocumentKind, classify_text
 from parsers.mime import Attachment
 from parsers.ocr import OcrText, ocr_image, ocr_pdf
 from parsers.pdf_text import extract_pdf_text
 from parsers.sandbox import Rejected, Sandbox
+from parsers.signed import Signature, open_signed, pdf_signatures
+from parsers.sniff import SIGNED_ENVELOPE, sniff
 
 READ, UNREADABLE, QUARANTINED, SKIPPED = "read", "unreadable", "quarantined", "skipped"
 # Below this mean word confidence OCR text goes to a human instead of the matcher.
@@ -23,6 +27,7 @@ _NOT_DOCUMENTS = {
     "text/calendar",
 }
 _DANGEROUS = {"application/x-executable", "application/x-msdownload"}
+SIGNED_PDF = b"/ByteRange"  # every PDF signature dictionary has one: worth a check
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,42 @@ class ParseLimits:
     max_bytes: int
     max_pages: int
     timeout_seconds: float
+    # Not a limit but the one other thing reading needs: the certificates (PEM) that digital
+    # signatures are checked against; empty: signatures are checked for integrity only.
+    trust_roots: bytes = b""
+
+
+@dataclass(frozen=True)
+class PageText:
+    """One page's text: a file may hold several documents, told apart page by page."""
+
+    text: str
+    confidence: float = 1.0
+    barcodes: tuple[str, ...] = ()
+    layout: str = ""  # each word where it stands on its line: a statement's columns
 
 
 @dataclass(frozen=True)
 class DocumentReading:
     status: str
     reason: str | None = None
-    text: str | None = None
+    page_texts: tuple[PageText, ...] = ()
     method: str = "none"
     confidence: float | None = None
-    pages: int | None = None
-    barcodes: tuple[str, ...] = ()
+    # Digital signatures: of a .p7m envelope opened to the document inside, or of a signed PDF.
+    signatures: tuple[Signature, ...] = ()
+
+    @property
+    def text(self) -> str | None:
+        return "\n".join(page.text for page in self.page_texts) if self.page_texts else None
+
+    @property
+    def pages(self) -> int | None:
+        return len(self.page_texts) if self.page_texts else None
+
+    @property
+    def barcodes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(code for page in self.page_texts for code in page.barcodes))
 
 
 def _claims_pdf(attachment: Attachment) -> bool:
@@ -50,8 +80,12 @@ def _claims_pdf(attachment: Attachment) -> bool:
 
 
 def read_attachment(
-    attachment: Attachment, limits: ParseLimits, sandbox: Sandbox
+    attachment: Attachment,
+    limits: ParseLimits,
+    sandbox: Sandbox,
+    received_at: datetime | None = None,
 ) -> DocumentReading:
+    """`received_at`: when the file arrived, the moment its signatures are checked for."""
     size, media = len(attachment.data), attachment.media_type
     if size == 0:
         return DocumentReading(QUARANTINED, "empty file (0 bytes)")
@@ -72,19 +106,56 @@ def read_attachment(
             )
         except Rejected as exc:
             return DocumentReading(QUARANTINED, exc.reason)
+        signatures: tuple[Signature, ...] = ()
+        if SIGNED_PDF in attachment.data:
+            try:
+                signatures = tuple(
+                    sandbox.run(
+                        pdf_signatures,
+                        (attachment.data, limits.trust_roots, received_at),
+                        limits.timeout_seconds,
+                    )
+                )
+            except Rejected as exc:
+                signatures = (Signature(None, False, f"the signature cannot be checked: {exc}"),)
         if pdf.text.strip():
-            return DocumentReading(
-                READ, text=pdf.text, method="pdf_text", confidence=1.0, pages=pdf.pages
+            pages = tuple(
+                PageText(text, layout=layout)
+                for text, layout in zip(pdf.page_texts, pdf.layouts, strict=True)
             )
-        return _ocr(ocr_pdf, (attachment.data, limits.max_pages), limits, sandbox)
+            return DocumentReading(
+                READ, page_texts=pages, method="pdf_text", confidence=1.0, signatures=signatures
+            )
+        scanned = _ocr(ocr_pdf, (attachment.data, limits.max_pages), limits, sandbox)
+        return replace(scanned, signatures=signatures)
     if media.startswith("image/"):
         return _ocr(ocr_image, (attachment.data, limits.max_pages), limits, sandbox)
     if media in _NOT_DOCUMENTS or attachment.declared_type in _NOT_DOCUMENTS:
         return DocumentReading(SKIPPED, "not a document (signature or contact card)")
+    if media == SIGNED_ENVELOPE:
+        return _signed(attachment, limits, sandbox, received_at)
     if media.startswith("text/"):
         text = attachment.data.decode("utf-8", errors="replace")
-        return DocumentReading(READ, text=text, method="plain", confidence=1.0)
+        return DocumentReading(READ, page_texts=(PageText(text),), method="plain", confidence=1.0)
     return DocumentReading(QUARANTINED, f"unsupported content ({media})")
+
+
+def _signed(
+    attachment: Attachment, limits: ParseLimits, sandbox: Sandbox, received_at: datetime | None
+) -> DocumentReading:
+    """A .p7m: the document inside is read like any attachment, its signatures kept with it."""
+    try:
+        inner, signatures = sandbox.run(
+            open_signed, (attachment.data, limits.trust_roots, received_at), limits.timeout_seconds
+        )
+    except Rejected as exc:
+        return DocumentReading(QUARANTINED, exc.reason)
+    name = attachment.filename
+    while name and name.lower().endswith(".p7m"):
+        name = name[:-4]
+    content = Attachment(attachment.index, name, "application/octet-stream", sniff(inner), inner)
+    reading = read_attachment(content, limits, sandbox, received_at)
+    return replace(reading, signatures=(*signatures, *reading.signatures))
 
 
 def _ocr(
@@ -99,13 +170,18 @@ def _ocr(
         ocr = sandbox.run(reader, (*args, timeout), timeout * OCR_CALLS)
     except Rejected as exc:
         return DocumentReading(QUARANTINED, exc.reason)
-    readable = bool(ocr.text.strip()) and ocr.confidence >= OCR_MIN_CONFIDENCE
+    # An identity document is recognised by its layout or its MRZ even in a poor photo: its
+    # expiry then comes from the MRZ's checked digits or its label. Nothing else is read so.
+    readable = bool(ocr.text.strip()) and (
+        ocr.confidence >= OCR_MIN_CONFIDENCE
+        or classify_text(ocr.text).kind is DocumentKind.IDENTITY_DOCUMENT
+    )
     return DocumentReading(
         READ if readable else UNREADABLE,
         None if readable else f"OCR could not read it reliably (confidence {ocr.confidence:.0%})",
-        text=ocr.text or None,
+        page_texts=tuple(
+            PageText(p.text, p.confidence, p.barcodes, p.layout) for p in ocr.page_texts
+        ),
         method="ocr",
         confidence=ocr.confidence,
-        pages=ocr.pages,
-        barcodes=ocr.barcodes,
     )

@@ -6,6 +6,7 @@ only (files are stored by content hash, never by the sender's name), nesting is 
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from email.utils import parseaddr
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
+from PIL import Image
 
-from parsers.sniff import sniff
+from parsers.noise import SPAM, noise, spam
+from parsers.sniff import SIGNED_ENVELOPE, sniff
 
 MAX_DEPTH = 3  # forwarded messages opened inside one another
 MAX_NESTING = 30  # multipart levels, against hostile nesting
@@ -34,6 +37,10 @@ PEC_RECEIPTS = frozenset(
     }
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# An image shown inside the body (a cid: reference, or inline) this small is a logo, a flag, an
+# icon or a signature, not a document: a pasted photo or scan of a page is large both ways.
+DECORATION_MIN_SIDE = 250
+DECORATION_MAX_PIXELS = 300_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,9 @@ class ParsedMessage:
     pec: dict[str, str] = field(default_factory=dict)
     # Written by a program (an auto-reply, a bounce, a list): never answered, to avoid loops.
     automatic: bool = False
+    # Why the message needs nobody (spam, a bounce, an auto-reply, bulk mail), or None.
+    noise: str | None = None
+    decorations: int = 0  # images in the body too small to be documents (logos, flags)
 
 
 def decode_text(value: str | None) -> str:
@@ -102,9 +112,10 @@ class _Walker:
         self.texts: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
+        self.decorations = 0
         self.parts = 0
 
-    def walk(self, part: Message, depth: int, nesting: int = 0) -> None:
+    def walk(self, part: Message, depth: int, nesting: int = 0, related: bool = False) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS or nesting > MAX_NESTING:
             return
@@ -117,9 +128,12 @@ class _Walker:
             else:
                 self._attach(part, filename, content_type)
         elif part.is_multipart():
+            related = content_type == "multipart/related"
             for sub in part.get_payload():
                 if isinstance(sub, Message):
-                    self.walk(sub, depth, nesting + 1)
+                    self.walk(sub, depth, nesting + 1, related)
+        elif _decoration(part, related):
+            self.decorations += 1
         elif filename or "attachment" in (part.get("Content-Disposition") or "").lower():
             self._attach(part, filename, content_type)
         elif content_type == "text/plain":
@@ -135,13 +149,33 @@ class _Walker:
         else:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
-        self.attachments.append(
-            Attachment(len(self.attachments), filename, declared, sniff(data, declared), data)
-        )
+        # A .p7m's name is the one word its base64 form has that it is a signed envelope.
+        signed = (filename or "").lower().endswith(".p7m")
+        media = sniff(data, SIGNED_ENVELOPE if signed else declared)
+        self.attachments.append(Attachment(len(self.attachments), filename, declared, media, data))
 
     @property
     def body(self) -> str:
         return "\n".join(self.texts) if self.texts else "\n".join(self.html)
+
+
+def _decoration(part: Message, related: bool) -> bool:
+    """A small image shown in the body: referenced by cid: (its Content-ID, or its place in a
+    multipart/related) or marked inline. Its size comes from the header alone."""
+    if part.get_content_maintype() != "image":
+        return False
+    disposition = (part.get("Content-Disposition") or "").strip().lower()
+    if not (related or part.get("Content-ID") or disposition.startswith("inline")):
+        return False
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return False
+    try:
+        with Image.open(io.BytesIO(payload)) as image:
+            width, height = image.size
+    except Exception:  # unreadable or hostile: a document, for the reader to judge
+        return False
+    return min(width, height) < DECORATION_MIN_SIDE or width * height < DECORATION_MAX_PIXELS
 
 
 def _pec_facts(envelope: Message) -> dict[str, str]:
@@ -191,23 +225,35 @@ def parse_message(raw: bytes) -> ParsedMessage:
         walker.walk(content, 0)
     sender = parseaddr(decode_text(content.get("From")))[1] or None
     message_id = (envelope.get("Message-ID") or "").strip() or None
+    subject = decode_text(content.get("Subject"))
     return ParsedMessage(
         message_id=message_id,
-        subject=decode_text(content.get("Subject")),
+        subject=subject,
         sender=sender,
         body_text=walker.body,
         attachments=walker.attachments,
         pec_receipt=receipt,
         pec=pec,
         automatic=_automatic(content),
+        noise=SPAM
+        if spam(envelope, subject)
+        else noise(content, subject, walker.body, sender, attached=bool(walker.attachments)),
+        decorations=walker.decorations,
     )
 
 
 def _automatic(message: Message) -> bool:
-    """RFC 3834's Auto-Submitted, and the older Precedence and list headers."""
+    """RFC 3834's Auto-Submitted, the autoresponders' own headers, Precedence and list headers."""
     auto = (message.get("Auto-Submitted") or "no").strip().lower()
     precedence = (message.get("Precedence") or "").strip().lower()
-    return auto != "no" or precedence in ("bulk", "junk", "list") or "List-Id" in message
+    return (
+        auto != "no"
+        or precedence in ("bulk", "junk", "list")
+        or any(
+            name in message
+            for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond")
+        )
+    )
 
 
 def bare_file(data: bytes, filename: str | None = None) -> ParsedMessage:

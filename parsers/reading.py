@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from parsers.documents import DocumentReading, ParseLimits, read_attachment
 from parsers.mime import ParsedMessage, bare_file, parse_message
@@ -29,9 +30,10 @@ def read_message(
     sandbox: Sandbox,
     *,
     bare: bool = False,
+    received_at: datetime | None = None,
 ) -> MessageReading:
     """`bare`: a file dropped without a message around it. An oversized message is never
-    loaded."""
+    loaded. `received_at`: when it arrived, the moment its signatures are checked for."""
     if size > limits.max_message_bytes:
         return MessageReading(rejected=f"message too large ({size} bytes)")
     if bare:
@@ -41,7 +43,7 @@ def read_message(
             parsed = sandbox.run(parse_message, (load(),), limits.timeout_seconds)
         except Rejected as exc:
             return MessageReading(rejected=f"unreadable message: {exc.reason}")
-    if parsed.pec_receipt:
-        return MessageReading(parsed)
-    documents = tuple(read_attachment(a, limits, sandbox) for a in parsed.attachments)
+    if parsed.pec_receipt or parsed.noise:
+        return MessageReading(parsed)  # nothing in it is read: a bounce carries our own mail
+    documents = tuple(read_attachment(a, limits, sandbox, received_at) for a in parsed.attachments)
     return MessageReading(parsed, documents=documents)

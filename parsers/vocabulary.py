@@ -24,6 +24,7 @@ class Kind:
     needed: int
     signals: tuple[str, ...]
     subtypes: dict[str, tuple[str, ...]]
+    subtypes_needed: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Vocabulary:
     kinds: tuple[Kind, ...]
     labels: dict[str, tuple[str, ...]]
     amounts: dict[str, tuple[str, ...]]
+    proof: dict[str, tuple[str, ...]]
+    statement: dict[str, tuple[str, ...]]
+    noise: dict[str, tuple[str, ...]]
     layouts: dict[str, Layout]
 
     def labels_for(self, field: str, lowered_text: str) -> tuple[str, ...]:
@@ -59,11 +63,20 @@ def vocabulary() -> Vocabulary:
     data = tomllib.loads(resources.files("parsers").joinpath("vocabulary.toml").read_text("utf-8"))
     return Vocabulary(
         kinds=tuple(
-            Kind(name, spec["needed"], tuple(spec["signals"]), _words(spec.get("subtypes", {})))
+            Kind(
+                name,
+                spec["needed"],
+                tuple(spec["signals"]),
+                _words(spec.get("subtypes", {})),
+                spec.get("subtypes_needed", {}),
+            )
             for name, spec in data["kinds"].items()
         ),
         labels=_words(data["labels"]),
         amounts=_words(data["amounts"]),
+        proof=_words(data["proof"]),
+        statement=_words(data["statement"]),
+        noise=_words(data["noise"]),
         layouts={
             name: Layout(tuple(spec["detect"]), _words(spec.get("labels", {})))
             for name, spec in data["layouts"].items()

@@ -14,12 +14,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from parsers.classify import Classification, DocumentKind, classify_text
+from parsers.classify import DocumentKind
 from parsers.codes import find_order_codes, order_id
-from parsers.documents import QUARANTINED, READ, UNREADABLE, DocumentReading, ParseLimits
-from parsers.facts import extract_payment_facts
+from parsers.documents import (
+    QUARANTINED,
+    READ,
+    SKIPPED,
+    UNREADABLE,
+    DocumentReading,
+    ParseLimits,
+)
+from parsers.facts import (
+    PaymentFacts,
+    Reseller,
+    extract_payment_facts,
+    extract_statement_facts,
+)
 from parsers.identity import expiry_date
 from parsers.mime import Attachment, ParsedMessage
+from parsers.noise import NOT_FOR_US
+from parsers.parts import Part, split_parts
 from parsers.reading import MessageReading
 from pipeline import replies
 from pipeline.archive import Archive
@@ -43,6 +57,7 @@ from pipeline.states import OrderState
 from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
+STATEMENT = "estratto_conto"  # the subtype of a receipt that is an account statement
 
 
 @dataclass
@@ -55,12 +70,13 @@ class Outcome:
 
 
 def parse_limits(settings: Settings) -> ParseLimits:
-    limits = settings.limits
+    limits, roots = settings.limits, settings.signatures.trust_roots
     return ParseLimits(
         limits.max_message_bytes,
         limits.max_attachment_bytes,
         limits.max_pages,
         limits.parse_timeout_seconds,
+        roots.read_bytes() if roots is not None else b"",
     )
 
 
@@ -86,6 +102,8 @@ def process_message(
         return _finish(
             message, Outcome("ignored", f"PEC service receipt: {parsed.pec_receipt}"), now
         )
+    if parsed.noise:
+        return _finish(message, Outcome("ignored", parsed.noise), now)
     run = _Run(session, message, archive, settings, actor, now)
     return _finish(message, run.handle(parsed, reading.documents), now)
 
@@ -120,20 +138,31 @@ class _Run:
         self.scheduled: list[int] = []
         self.window = business_calendar(settings).payment_window(message.received_at)
         self.documents_for: list[int] = []
+        # The codes on each receipt that proves no payment (a summary, a form), for the reply.
+        self.unproven: list[list[str]] = []
 
     def handle(self, parsed: ParsedMessage, readings: tuple[DocumentReading, ...]) -> Outcome:
         message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
-        documents = [
-            self._document(att, reading)
+        parts = [
+            found
             for att, reading in zip(parsed.attachments, readings, strict=True)
+            for found in self._documents(att, reading)
         ]
+        documents = [document for document, _ in parts]
+        receipts = {
+            document.id: self._facts(document, part, message_codes)
+            for document, part in parts
+            if document.status == READ and document.kind == DocumentKind.PAYMENT_RECEIPT
+        }
+        if self._not_for_us(documents, receipts, message_codes):
+            return Outcome("ignored", NOT_FOR_US)
         useful = 0
         for document in documents:
             if document.status != READ:
                 continue
-            if document.kind == DocumentKind.PAYMENT_RECEIPT:
+            if document.id in receipts:
                 useful += 1
-                self._payment(document, message_codes)
+                self._payment(document, receipts[document.id], message_codes)
             elif document.kind in (DocumentKind.CONTRACT, DocumentKind.IDENTITY_DOCUMENT):
                 useful += 1
                 self._attach_to_order(document, message_codes)
@@ -150,7 +179,16 @@ class _Run:
             )
         if not useful:
             self._no_useful_document(documents)
-            self._answer(parsed, documents, message_codes)
+            problems = replies.problems([d.reason for d in documents if d.reason])
+            if problems:
+                advice = replies.advice(self.settings.limits.max_attachment_bytes)
+                self._reply(
+                    parsed, "unreadable_reply", message_codes, problems=problems, advice=advice
+                )
+        elif useful == len(self.unproven):
+            # Only the portal's summary or the like: the customer believes they sent proof.
+            codes = [code for codes in self.unproven for code in codes]
+            self._reply(parsed, "receipt_missing", [*codes, *message_codes])
         if any(d.status == QUARANTINED for d in documents) and not useful and not self.reviews:
             reasons = "; ".join(
                 f"{d.filename or 'part ' + str(d.part_index)}: {d.reason}"
@@ -167,33 +205,91 @@ class _Run:
             held = f"office closed: confirmed from {opens:%d/%m/%Y %H:%M}"
         return Outcome("processed", held, *done)
 
-    def _document(self, attachment: Attachment, reading: DocumentReading) -> Document:
-        sha = self.archive.put(attachment.data)
-        kind = classify_text(reading.text) if reading.text else Classification(DocumentKind.OTHER)
-        facts: dict[str, Any] = {"barcodes": list(reading.barcodes)} if reading.barcodes else {}
-        if kind.kind is DocumentKind.IDENTITY_DOCUMENT:
-            facts.update(self._validity(reading.text or ""))
-        document = Document(
-            message_id=self.message.id,
-            part_index=attachment.index,
-            filename=attachment.filename,
-            declared_type=attachment.declared_type[:255],
-            media_type=attachment.media_type,
-            size=len(attachment.data),
-            sha256=sha,
-            kind=kind.kind.value,
-            subtype=kind.subtype,
-            status=reading.status,
-            reason=reading.reason,
-            facts=facts,
-            text_method=reading.method,
-            text_confidence=reading.confidence,
-            text=reading.text,
-            pages=reading.pages,
+    def _facts(self, document: Document, part: Part, message_codes: list[str]) -> PaymentFacts:
+        """A receipt's facts; a statement's from the one movement that pays the reseller."""
+        if document.subtype != STATEMENT:
+            return extract_payment_facts(document.text or "")
+        reseller = self.settings.reseller
+        layout = "\n".join(page.layout or page.text for page in part.pages)
+        return extract_statement_facts(
+            document.text or "",
+            layout,
+            Reseller(tuple(reseller.ibans), reseller.name),
+            message_codes,
         )
-        self.session.add(document)
+
+    def _not_for_us(
+        self, documents: list[Document], receipts: dict[int, PaymentFacts], message_codes: list[str]
+    ) -> bool:
+        """A supplier's invoice or statement to the office: no order code anywhere, a sender who
+        is not a customer, and only invoices or statements paying nothing to the reseller."""
+        kept = [d for d in documents if d.status != SKIPPED]
+        if message_codes or not kept or any(d.status != READ for d in kept):
+            return False
+        for document in kept:
+            facts = receipts.get(document.id)
+            statement_of_nothing = (
+                facts is not None
+                and document.subtype == STATEMENT
+                and not facts.amount_candidates
+                and facts.amount is None
+            )
+            if document.kind != DocumentKind.INVOICE and not statement_of_nothing:
+                return False
+            barcodes = "\n".join(document.facts.get("barcodes", []))
+            if find_order_codes(f"{document.text or ''}\n{barcodes}"):
+                return False
+        return not self._customer(self.message.sender)
+
+    def _customer(self, address: str | None) -> bool:
+        """Whether an order names this address, or the PEC mailbox it certified."""
+        certified = (self.message.facts.get("pec") or {}).get("certified_sender")
+        addresses = {a.lower() for a in (address, certified) if a}
+        return bool(addresses) and (
+            self.session.scalar(
+                select(Order.id).where(func.lower(Order.email).in_(addresses)).limit(1)
+            )
+            is not None
+        )
+
+    def _documents(
+        self, attachment: Attachment, reading: DocumentReading
+    ) -> list[tuple[Document, Part]]:
+        """One row per document in the file: a PDF may hold a contract and an identity
+        document scanned together, each then filed to its order on its own."""
+        sha = self.archive.put(attachment.data)
+        parts = split_parts(reading)
+        documents = []
+        for part in parts:
+            kind = part.classification
+            facts: dict[str, Any] = {"barcodes": list(part.barcodes)} if part.barcodes else {}
+            facts.update(_signature_facts(reading))
+            if kind.kind is DocumentKind.IDENTITY_DOCUMENT:
+                facts.update(self._validity(part.text))
+            document = Document(
+                message_id=self.message.id,
+                part_index=attachment.index,
+                first_page=part.first_page,
+                last_page=part.last_page if len(parts) > 1 else None,
+                filename=attachment.filename,
+                declared_type=attachment.declared_type[:255],
+                media_type=attachment.media_type,
+                size=len(attachment.data),
+                sha256=sha,
+                kind=kind.kind.value,
+                subtype=kind.subtype,
+                status=reading.status,
+                reason=reading.reason,
+                facts=facts,
+                text_method=reading.method,
+                text_confidence=reading.confidence,
+                text=part.text if part.pages else None,
+                pages=len(part.pages) or None,
+            )
+            self.session.add(document)
+            documents.append((document, part))
         self.session.flush()
-        return document
+        return documents
 
     def _validity(self, text: str) -> dict[str, str]:
         """An identity document's expiry, and whether it had passed when the message arrived."""
@@ -237,26 +333,23 @@ class _Run:
                 ReviewReason.NO_DOCUMENT, "no payment receipt, contract or identity document found"
             )
 
-    def _answer(
-        self, parsed: ParsedMessage, documents: list[Document], message_codes: list[str]
-    ) -> None:
-        """Tell the sender what was wrong with what they sent, when they can fix it."""
-        found = replies.problems([d.reason for d in documents if d.reason])
+    def _reply(self, parsed: ParsedMessage, kind: str, codes: list[str], **context: object) -> None:
+        """Tell the sender what was wrong with what they sent (never a program, never us),
+        naming the order when the message names exactly one that exists."""
         own = {self.settings.mail.from_address.lower(), self.settings.mail.ops_address.lower()}
-        if not found or not replies.may_answer(parsed.sender, parsed.automatic, own):
+        if not replies.may_answer(parsed.sender, parsed.automatic, own):
             return
-        known = self._known(message_codes)
+        known = list(dict.fromkeys(self._known(codes)))
         code = known[0] if len(known) == 1 else None
         mail = Mail(
-            f"unreadable_reply:{self.message.id}",
-            "unreadable_reply",
+            f"{kind}:{self.message.id}",
+            kind,
             parsed.sender or "",
             {
                 "subject": parsed.subject or "(senza oggetto)",
                 "received_at": self.message.received_at.astimezone(self.settings.zone),
-                "problems": found,
-                "advice": replies.advice(self.settings.limits.max_attachment_bytes),
                 "code": code,
+                **context,
             },
         )
         enqueue_to(
@@ -268,8 +361,7 @@ class _Run:
             order_id=order_id(code) if code else None,
         )
 
-    def _payment(self, document: Document, message_codes: list[str]) -> None:
-        facts = extract_payment_facts(document.text or "")
+    def _payment(self, document: Document, facts: PaymentFacts, message_codes: list[str]) -> None:
         fingerprint = payment_fingerprint(facts.cro, facts.trn, document.sha256)
         earlier = self.session.scalar(
             select(Payment).where(Payment.fingerprint == fingerprint).limit(1)
@@ -332,8 +424,10 @@ class _Run:
             facts.codes,
             message_codes,
             facts.amount,
+            facts.proof,
             facts.amount_candidates,
-            pays_reseller=pays_reseller(
+            pays_reseller=facts.names_reseller
+            or pays_reseller(
                 facts.ibans, facts.postal_accounts, reseller.ibans, reseller.postal_account
             ),
             candidates=[] if codes else self._candidates(facts.amount, document.text or ""),
@@ -341,6 +435,8 @@ class _Run:
         decision = decide(evidence, views)
         payment.decided_at = self.now
         if isinstance(decision, Review):
+            if decision.reason is ReviewReason.NOT_A_RECEIPT:
+                self.unproven.append(facts.codes)
             self._review(
                 decision.reason,
                 decision.detail,
@@ -443,6 +539,21 @@ class _Run:
             Order.state.in_([OrderState.PROCESSING.value, OrderState.SUSPENDED.value])
         )
         return [o for o in self.session.scalars(waiting) if _names(o, words)]
+
+
+def _signature_facts(reading: DocumentReading) -> dict[str, Any]:
+    """The digital signatures' verdict as the document records it: who signed, whether every
+    signature holds (None: not verifiable here), and why not; each signature in detail."""
+    if not reading.signatures:
+        return {}
+    verdicts = [s.valid for s in reading.signatures]
+    valid = False if False in verdicts else None if None in verdicts else True
+    return {
+        "signed_by": "; ".join(dict.fromkeys(s.signed_by or "?" for s in reading.signatures)),
+        "signature_valid": valid,
+        "signature_reason": next((s.reason for s in reading.signatures if s.reason), None),
+        "signatures": [s.as_facts() for s in reading.signatures],
+    }
 
 
 def _names(order: Order, words: str) -> bool:
