@@ -13,7 +13,7 @@ from parsers.ocr import OcrText, ocr_image, ocr_pdf
 from parsers.pdf_text import extract_pdf_text
 from parsers.sandbox import Rejected, Sandbox
 from parsers.signed import Signature, open_signed, pdf_signatures
-from parsers.sniff import SIGNED_ENVELOPE, sniff
+from parsers.sniff import SIGNED_ENVELOPE, XML, sniff
 
 READ, UNREADABLE, QUARANTINED, SKIPPED = "read", "unreadable", "quarantined", "skipped"
 # Below this mean word confidence OCR text goes to a human instead of the matcher.
@@ -134,7 +134,7 @@ def read_attachment(
         return DocumentReading(SKIPPED, "not a document (signature or contact card)")
     if media == SIGNED_ENVELOPE:
         return _signed(attachment, limits, sandbox, received_at)
-    if media.startswith("text/"):
+    if media.startswith("text/") or media == XML:
         text = attachment.data.decode("utf-8", errors="replace")
         return DocumentReading(READ, page_texts=(PageText(text),), method="plain", confidence=1.0)
     return DocumentReading(QUARANTINED, f"unsupported content ({media})")

@@ -62,6 +62,7 @@ def noise(
         or message.get("X-Autoreply") is not None
         or message.get("X-Autorespond") is not None
         or _header(message, "X-Auto-Response-Suppress") in ("all", "oof")
+        or _header(message, "Precedence") == "auto_reply"
         or _starts(topic, words["autoreply_subjects"])
         or (not attached and _starts_with_any(body, words["autoreply_texts"]))
     ):

@@ -48,12 +48,12 @@ def payment_proof(text: str, *, reference: bool, execution_date: bool) -> ProofR
     `execution_date` are what the fact extraction found on it."""
     words = vocabulary().proof
     lowered = text.lower()
+    stopped = [word for line in lowered.splitlines() for word in _status_words(line, words)]
+    if stopped:  # first: a transfer awaiting its OTP says so, and asks for the OTP too
+        return ProofReading(Proof.NOT_EXECUTED, tuple(dict.fromkeys(stopped)))
     told = _words(words["instructions"], lowered)
     if told:
         return ProofReading(Proof.INSTRUCTIONS, tuple(dict.fromkeys(told)))
-    stopped = [word for line in lowered.splitlines() for word in _status_words(line, words)]
-    if stopped:
-        return ProofReading(Proof.NOT_EXECUTED, tuple(dict.fromkeys(stopped)))
     flat = phrases(words["labels"]).sub(" ", " ".join(lowered.split()))
     done = _words(words["executed"], flat)
     if done or reference or execution_date:

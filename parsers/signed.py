@@ -111,10 +111,22 @@ def _verdict(status: Any, configured: bool) -> tuple[bool | None, str | None]:
     if status.revoked:
         return False, "the signer's certificate was revoked"
     if not status.trusted:
-        problem = status.trust_problem_indic
-        said = problem.name.lower().replace("_", " ") if problem else "no path to a trust root"
-        return False, f"the signer's certificate is not trusted ({said})"
+        problem = status.trust_problem_indic.name if status.trust_problem_indic else ""
+        said = _TRUST_PROBLEMS.get(problem, problem.lower().replace("_", " ") or "not trusted")
+        return False, f"the signer's certificate {said}"
     return True, None
+
+
+# pyHanko's AdES sub-indications, as ops read them.
+_TRUST_PROBLEMS = {
+    "OUT_OF_BOUNDS_NO_POE": "had expired (or was not yet valid) when the file arrived",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "had expired (or was not yet valid) when the file arrived",
+    "CHAIN_CONSTRAINTS_FAILURE": "does not lead to a trusted certification authority",
+    "NO_CERTIFICATE_CHAIN_FOUND": "does not lead to a trusted certification authority",
+    "REVOKED_NO_POE": "was revoked",
+    "REVOKED_CA_NO_POE": "was issued by a revoked certification authority",
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "uses an algorithm no longer accepted",
+}
 
 
 def _embedded(signed: cms.SignedData) -> list[x509.Certificate]:

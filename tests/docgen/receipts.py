@@ -11,6 +11,9 @@ the amount in one table row (`table_fees`), the amount in words on a paper bolle
 (`bollettino_td123`), a BIC after the IBAN on one line (`bpm_bic_inline`), an unlabelled
 amount plus the bank's share capital in euros (`fineco_capital`). They are kept apart so a
 parser can adopt them when it is ready.
+`ONLINE_LAYOUTS` are English app receipts of online banks abroad (invented names): `€24.40`,
+`24.40 EUR`, `EUR 1,234.56`, dates like `12 Mar 2027`, a transaction id instead of a CRO, and a
+fee-inclusive total beside the amount.
 """
 
 from __future__ import annotations
@@ -793,6 +796,214 @@ def _bollettino_td123(page: _Page, s: ReceiptSpec) -> None:
     _footer(page, s, bank, "Capitale sociale Euro 1.306.110.000,00 i.v.")
 
 
+# --- online banks' app receipts, in English (ONLINE_LAYOUTS) --------------------------------
+
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")  # fmt: skip
+
+
+def en_date(day: date, *, long: bool = False) -> str:
+    """`12 Mar 2027` or `12 March 2027`, whatever the process locale says."""
+    month = _EN_MONTHS[day.month - 1]
+    return f"{day.day} {month if long else month[:3]} {day.year}"
+
+
+def _transaction_id(s: ReceiptSpec) -> str:
+    """A UUID-shaped id, as app banks print instead of a CRO; stable for the spec."""
+    raw = hashlib.sha256(f"{s.cro}|{s.causale}|{s.amount}".encode()).hexdigest()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:32]}"
+
+
+def _online_payer_iban(s: ReceiptSpec, country: str) -> str:
+    """The payer's account at an online bank abroad: LT, BE (national check) or DE."""
+    if s.payer_iban:
+        return s.payer_iban
+    if country == "LT":
+        return make_iban("LT", "32500" + _digits(s.payer, 11))
+    if country == "BE":
+        account = _digits(s.payer + "be", 10)
+        return make_iban("BE", f"{account}{int(account) % 97 or 97:02d}")
+    return make_iban("DE", "10010010" + _digits(s.payer, 10))
+
+
+def _app_rows(page: _Page, y: float, rows: list[tuple[str, str]], x_value: float) -> float:
+    """Label left in grey, value right-aligned at `x_value`, long values wrapped to the left."""
+    for label, value in rows:
+        page.text(LEFT, y, label, size=9.5, grey=True)
+        lines = textwrap.wrap(value, 46) or [""]
+        for line in lines:
+            page.right(x_value, y, line, size=10)
+            y += 14
+        y += 8
+    return y
+
+
+def _online_app(page: _Page, s: ReceiptSpec) -> None:
+    """A neobank's app receipt: `-€24.40` big, `You sent €24.40 to ...`, `12 March 2027, 09:41`.
+
+    The footer names the deposit guarantee in euros (`€100,000`), as such receipts do.
+    """
+    name = s.bank or "Lumo Bank UAB"
+    fee = _fee(s, "0")
+    page.text(LEFT, 56, "lumo", size=22, bold=True)
+    page.right(RIGHT, 50, "Transaction receipt", size=10, bold=True)
+    page.right(RIGHT, 64, f"Generated on {en_date(s.execution_date)}", size=8)
+    page.text(LEFT, 120, f"-€{en_amount(s.amount)}", size=26, bold=True)
+    page.text(LEFT, 144, f"You sent €{en_amount(s.amount)} to {s.beneficiary}", size=11)
+    page.text(LEFT, 162, "Payment sent", size=9, grey=True)
+    page.rule(176)
+    y = _app_rows(
+        page,
+        200,
+        [
+            ("Status", "Completed"),
+            ("Date", f"{en_date(s.execution_date, long=True)}, {s.execution_time:%H:%M}"),
+            ("Recipient", s.beneficiary),
+            ("IBAN", group_iban(s.beneficiary_iban)),
+            ("Reference", s.causale),
+            ("From", f"{s.payer} · EUR Main"),
+            ("Account", group_iban(_online_payer_iban(s, "LT"))),
+        ],
+        RIGHT,
+    )
+    page.rule(y)
+    y = _app_rows(
+        page,
+        y + 22,
+        [
+            ("Amount", f"€{en_amount(s.amount)}"),
+            ("Fee", f"€{en_amount(fee)}"),
+            ("Total", f"€{en_amount(s.amount + fee)}"),
+        ],
+        RIGHT,
+    )
+    page.rule(y)
+    y = _app_rows(page, y + 22, [("Transaction ID", _transaction_id(s))], RIGHT)
+    y = _extra(page, s, y + 10)
+    page.text(LEFT, y + 16, "Questions? Chat with us in the app, 24/7.", size=8, grey=True)
+    page.rule(760)
+    page.text(
+        LEFT,
+        774,
+        f"{name}, Konstitucijos pr. 21B, 08130 Vilnius, Lithuania. Licensed and supervised "
+        "by the Bank of Lithuania.",
+        size=7,
+        grey=True,
+    )
+    page.text(
+        LEFT,
+        784,
+        "Eligible deposits are protected up to €100,000 by the Lithuanian deposit insurance "
+        "scheme.",
+        size=7,
+        grey=True,
+    )
+
+
+def _online_transfer(page: _Page, s: ReceiptSpec) -> None:
+    """A money-transfer service's receipt: `24.40 EUR`, a fee on top and the total you paid.
+
+    Only `Amount` (what the recipient gets) pays the order; `Total` includes the service's fee.
+    """
+    name = s.bank or "Tallis Payments SA/NV"
+    fee = _fee(s, "0.62")
+    number = _digits(s.cro + "transfer", 9)
+    page.text(LEFT, 54, "tallis", size=20, bold=True)
+    page.right(RIGHT, 50, "Transfer receipt", size=11, bold=True)
+    page.right(RIGHT, 64, f"Transfer #{number}", size=8)
+    page.text(LEFT, 108, "Transfer complete", size=16, bold=True)
+    page.text(
+        LEFT,
+        126,
+        f"You sent {en_amount(s.amount)} EUR to {s.beneficiary} on {en_date(s.execution_date)}",
+    )
+    page.band(150, 22, (0.92, 0.96, 0.9))
+    page.text(LEFT, 154, "Transfer overview", size=10, bold=True)
+    y = 182.0
+    for label, value, bold in [
+        ("Amount", f"{en_amount(s.amount)} EUR", False),
+        ("Fee", f"{en_amount(fee)} EUR", False),
+        ("Total", f"{en_amount(s.amount + fee)} EUR", True),
+        ("Exchange rate", "1 EUR = 1 EUR", False),
+    ]:
+        page.text(LEFT, y, label, bold=bold)
+        page.right(RIGHT, y, value, bold=bold)
+        y += 16
+    page.band(y + 14, 22, (0.92, 0.96, 0.9))
+    page.text(LEFT, y + 18, "Recipient details", size=10, bold=True)
+    y += 46
+    for label, value in [
+        ("Account holder", s.beneficiary),
+        ("IBAN", s.beneficiary_iban),
+        ("Reference", s.causale),
+    ]:
+        page.text(LEFT, y, label, size=8, grey=True)
+        y = page.wrapped(LEFT, y + 12, value, width=80) + 6
+    page.band(y + 14, 22, (0.92, 0.96, 0.9))
+    page.text(LEFT, y + 18, "Sender", size=10, bold=True)
+    y += 46
+    for label, value in [
+        ("Name", s.payer),
+        ("Paid from", f"EUR balance - {group_iban(_online_payer_iban(s, 'BE'))}"),
+        ("Date", f"{en_date(s.execution_date)}, {s.execution_time:%H:%M} CET"),
+        ("Transaction ID", f"#{number}"),
+    ]:
+        page.text(LEFT, y, label, size=8, grey=True)
+        page.text(LEFT, y + 12, value)
+        y += 30
+    y = _extra(page, s, y + 6)
+    page.text(LEFT, 770, f"{name}, Avenue Louise 54, 1050 Brussels, Belgium.", size=7, grey=True)
+    page.text(
+        LEFT,
+        780,
+        "Authorised by the National Bank of Belgium as a payment institution. "
+        "This receipt is not a tax invoice.",
+        size=7,
+        grey=True,
+    )
+
+
+def _online_neo(page: _Page, s: ReceiptSpec) -> None:
+    """A mobile bank's booking detail: `-EUR 24.40` in the header, `EUR 1,234.56` in the rows."""
+    name = s.bank or "Kestrel Bank AG"
+    fee = _fee(s, "0")
+    page.band(40, 40, (0.13, 0.16, 0.2))
+    page.text(LEFT, 56, "KESTREL", size=16, bold=True, white=True)
+    page.right(RIGHT, 56, "Transaction details", size=9, white=True)
+    page.text(LEFT, 110, "Outgoing transfer", size=14, bold=True)
+    page.right(RIGHT, 110, f"-EUR {en_amount(s.amount)}", size=14, bold=True)
+    page.text(LEFT, 126, s.beneficiary, grey=True)
+    rows = [
+        ("Status", "Booked"),
+        ("Recipient", s.beneficiary),
+        ("IBAN", group_iban(s.beneficiary_iban)),
+        ("Reference", s.causale),
+        ("Amount", f"EUR {en_amount(s.amount)}"),
+        ("Fee", f"EUR {en_amount(fee)}"),
+        ("Total", f"EUR {en_amount(s.amount + fee)}"),
+        ("Booking date", en_date(s.execution_date)),
+        ("Value date", en_date(s.value_date)),
+        ("Account holder", s.payer),
+        ("Account", group_iban(_online_payer_iban(s, "DE"))),
+        ("Transaction ID", _transaction_id(s)),
+    ]
+    y = 160.0
+    for label, value in rows:
+        page.text(LEFT, y, label, size=9, grey=True)
+        y = page.wrapped(LEFT + 130, y, value, width=62, step=13) + 7
+    y = _extra(page, s, y + 8)
+    page.text(LEFT, y + 12, "Spending category: Services", size=8, grey=True)
+    page.rule(766)
+    page.text(
+        LEFT,
+        778,
+        f"{name}, Klosterstrasse 62, 10179 Berlin - Amtsgericht Charlottenburg HRB 214871 B",
+        size=7,
+        grey=True,
+    )
+    page.text(LEFT, 788, "Supervised by BaFin and the European Central Bank.", size=7, grey=True)
+
+
 _Drawer = Callable[[_Page, ReceiptSpec], None]
 LAYOUT_DRAWERS: dict[str, _Drawer] = {
     "intesa": _intesa,
@@ -809,20 +1020,27 @@ TRICKY_DRAWERS: dict[str, _Drawer] = {
     "bpm_bic_inline": partial(_bpm, bic_inline=True),
     "fineco_capital": partial(_fineco, capital=True),
 }
+ONLINE_DRAWERS: dict[str, _Drawer] = {
+    "online_app": _online_app,
+    "online_transfer": _online_transfer,
+    "online_neo": _online_neo,
+}
 LAYOUTS: tuple[str, ...] = tuple(LAYOUT_DRAWERS)
 TRICKY_LAYOUTS: tuple[str, ...] = tuple(TRICKY_DRAWERS)
+ONLINE_LAYOUTS: tuple[str, ...] = tuple(ONLINE_DRAWERS)
 BANK_LAYOUTS: tuple[str, ...] = tuple(name for name in LAYOUTS if name != "bollettino")
 
 
 def make_receipt_pdf(spec: ReceiptSpec, layout: str) -> bytes:
     """One A4 page drawn as text (not an image), so pdfplumber reads it; bytes are stable."""
-    drawer = LAYOUT_DRAWERS.get(layout) or TRICKY_DRAWERS.get(layout)
+    drawer = LAYOUT_DRAWERS.get(layout) or TRICKY_DRAWERS.get(layout) or ONLINE_DRAWERS.get(layout)
     if drawer is None:
-        known = ", ".join(LAYOUTS + TRICKY_LAYOUTS)
+        known = ", ".join(LAYOUTS + TRICKY_LAYOUTS + ONLINE_LAYOUTS)
         raise ValueError(f"unknown layout {layout!r} (known: {known})")
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
-    pdf.setTitle("Contabile" if layout != "english" else "Payment confirmation")
+    english = layout == "english" or layout in ONLINE_DRAWERS
+    pdf.setTitle("Payment confirmation" if english else "Contabile")
     pdf.setAuthor(spec.bank or layout)
     pdf.setCreator("docgen")
     drawer(_Page(pdf), spec)
