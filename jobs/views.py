@@ -191,6 +191,8 @@ def document_summary(document: Document) -> str:
         kind += f", expired on {facts['expired_on']}"
     elif "expires" in facts:
         kind += f", expires {facts['expires']}"
+    if facts.get("expiry_read_from") == "latest date":
+        kind += " (no expiry label read: the latest date on it)"
     if "signed_by" in facts:
         verdict = {True: "valid", False: "NOT valid", None: "not verified"}[
             facts.get("signature_valid")

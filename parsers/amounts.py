@@ -58,20 +58,20 @@ class AmountMention:
 _CENTS = re.compile(r"[.,]\d{1,2}$")
 
 
-def _line_amounts(line: str) -> list[tuple[int, Decimal, bool]]:
-    """(position, value, written with cents) of each amount on a line, labelled ones first."""
-    found: list[tuple[int, Decimal, bool]] = []
+def _line_amounts(line: str) -> list[tuple[int, int, Decimal, bool]]:
+    """(start, end, value, written with cents) of each amount on a line, in order."""
+    found: list[tuple[int, int, Decimal, bool]] = []
     spans: set[tuple[int, int]] = set()
     for match in _LABELLED.finditer(line):
         value = parse_amount(match.group("n"))
         if value is not None:
             spans.add(match.span("n"))
-            found.append((match.start("n"), value, bool(_CENTS.search(match.group("n")))))
+            found.append((*match.span("n"), value, bool(_CENTS.search(match.group("n")))))
     for match in _MENTION.finditer(line):
         group = "a" if match.group("a") else "b"
         value = parse_amount(match.group(group))
         if value is not None and match.span(group) not in spans:
-            found.append((match.start(group), value, bool(_CENTS.search(match.group(group)))))
+            found.append((*match.span(group), value, bool(_CENTS.search(match.group(group)))))
     return sorted(found)
 
 
@@ -88,21 +88,49 @@ def _column_labels(above: list[str], count: int) -> list[str] | None:
     return None
 
 
-def find_amounts(text: str) -> list[AmountMention]:
+COLUMN_REACH = 4  # characters between a column heading and an amount standing under it
+
+
+def _placed_labels(above: list[str], row: str, labels: list[str]) -> list[str]:
+    """A table row's labels by where its amounts stand under the headings of the line above
+    (layout text): for a header OCR read only in part, where the counts do not match."""
+    spans = [(start, end) for start, end, _, _ in _line_amounts(row)]
+    if len(spans) != len(labels):
+        return labels
+    for header in reversed(above[-HEADER_REACH:]):
+        words = [(m.start(), m.end(), m.group(0)) for m in _COLUMN_WORDS.finditer(header.lower())]
+        if not words:
+            continue
+        placed = []
+        for (start, end), label in zip(spans, labels, strict=True):
+            distance, word = min((max(a - end, start - b, 0), w) for a, b, w in words)
+            placed.append(word if distance <= COLUMN_REACH else label)
+        return placed
+    return labels
+
+
+def find_amounts(text: str, layout: str | None = None) -> list[AmountMention]:
     """Every readable money amount with the words that label it.
 
     The label is the text before the amount on its line; for a table row of several bare
-    amounts it is the matching column heading on the line above.
+    amounts it is the matching column heading on the line above, found by count, or with the
+    `layout` text (each word where it stands) by position.
     """
     found: list[AmountMention] = []
     lines = text.splitlines()
+    placed = [line for line in (layout or "").splitlines() if line.strip()]
+    aligned = len(placed) == len(lines)
     for number, line in enumerate(lines):
         amounts = _line_amounts(line)
-        labels = [line[:position].lower() for position, _, _ in amounts]
+        labels = [line[:start].lower() for start, _, _, _ in amounts]
         if len(amounts) > 1 and number and not re.search(r"[a-z]{3}", labels[0]):
-            labels = _column_labels(lines[:number], len(amounts)) or labels
+            by_count = _column_labels(lines[:number], len(amounts))
+            if by_count is not None:
+                labels = by_count
+            elif aligned:
+                labels = _placed_labels(placed[:number], placed[number], labels)
         found += [AmountMention(value, label, number, cents)
-                  for (_, value, cents), label in zip(amounts, labels, strict=True)]  # fmt: skip
+                  for (_, _, value, cents), label in zip(amounts, labels, strict=True)]  # fmt: skip
     return found
 
 
@@ -110,7 +138,7 @@ def _is_fee(label: str) -> bool:
     return any(word in label for word in _WORDS["fees"])
 
 
-def receipt_amount(text: str) -> tuple[Decimal | None, list[Decimal]]:
+def receipt_amount(text: str, layout: str | None = None) -> tuple[Decimal | None, list[Decimal]]:
     """The amount paid, or None when the receipt does not say it unambiguously.
 
     Labelled amounts (importo, amount) win over totals, which win over bare currency
@@ -120,7 +148,7 @@ def receipt_amount(text: str) -> tuple[Decimal | None, list[Decimal]]:
     """
     mentions = [
         m
-        for m in find_amounts(text)
+        for m in find_amounts(text, layout)
         if m.value > 0
         and not _is_fee(m.label)
         and not any(word in m.label for word in _WORDS["not_payment"])

@@ -1,8 +1,8 @@
 """Numbers written one digit a box, as on a paper bollettino: the postal account and the amount.
 
-OCR reads the box edges as `|`, `]`, `}`, `/` or `)`, and in a photo as `l`, `I` or `1` between
-two digits; a `0` may come out as `o`. A box holds one character, so a run of boxes is a run of
-single characters between edges.
+OCR reads the box edges as `|`, `]`, `}`, `/` or `)`, and in a photo as `l`, `I`, `i`, `j` or
+`1` between two digits; a `0` may come out as `o`. A box holds one character, so a run of boxes
+is a run of single characters between edges.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 _EDGES = r"|\[\](){}/\\!"
 _SPLIT = re.compile(rf"[\s{_EDGES}]+")
 _AS_DIGIT = str.maketrans("oOD", "000")
-_EDGE_LIKE = "1lI|"
+_EDGE_LIKE = "1lIij|"
 # Three or more single characters (a digit or the decimal comma) each between box edges.
 _RUN = re.compile(rf"(?<![\w,.])[\d,](?:\s*[{_EDGES}]\s*[\d,]){{2,}}(?![\w.,])")
 

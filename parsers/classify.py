@@ -40,8 +40,9 @@ def classify_text(text: str) -> Classification:
         for order, kind in enumerate(vocabulary().kinds)
     ]
     score, _, best = max(scores, key=lambda s: (s[0], s[1]))
-    machine = find_mrz(text)
-    if machine is not None and best.name != DocumentKind.IDENTITY_DOCUMENT:
+    recognised = score >= best.needed and best.name == DocumentKind.IDENTITY_DOCUMENT
+    machine = None if recognised else find_mrz(text)
+    if machine is not None:
         # A valid MRZ is an identity document however poorly the rest of the photo reads.
         return Classification(DocumentKind.IDENTITY_DOCUMENT, machine.kind)
     if score < best.needed:

@@ -18,8 +18,8 @@ from parsers.statements import movements
 from parsers.vocabulary import vocabulary
 
 # Groups of an IBAN are split by spaces, and on a noisy scan OCR may read a speck between them
-# as a dot or a colon; the check digits decide what is an IBAN.
-_IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ .:·'-]?[A-Z0-9]){11,30})\b")
+# as a dot or a colon (`0000. 0123`); the check digits decide what is an IBAN.
+_IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:[ .:·'-]{0,2}[A-Z0-9]){11,30})\b")
 _IBAN_SEPARATORS = re.compile(r"[ .:·'-]")
 # OCR reads the I of an Italian IBAN as 1, l, | or {: such a start is also tried as IT.
 _OCR_IT = re.compile(r"(?<![A-Z0-9])[1L|{!\[\]](?=T\d{2})")
@@ -32,7 +32,8 @@ _CRO = re.compile(
 _TRN = re.compile(r"\bT\.?R\.?N\.?\b[^A-Z0-9\n]{0,20}([A-Z0-9]{30})\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"^[A-Z0-9][A-Z0-9/-]{5,}", re.IGNORECASE)
 # The postal account follows its label, on a paper slip one digit a box (parsers.boxes).
-_POSTAL = re.compile(r"(?:\bC/C\b|\bc\.c\.|conto corrente)[^\d\n]{0,25}(?=\d)", re.I)
+# OCR reads the slash of `C/C` as I, l or 1.
+_POSTAL = re.compile(r"(?:\bC[/Il1|]C\b|\bc\.c\.|conto corrente)[^\d\n]{0,25}(?=\d)", re.I)
 POSTAL_DIGITS = range(6, 13)
 
 
@@ -103,7 +104,8 @@ def valid_ibans(text: str) -> list[str]:
     return list(found)
 
 
-def extract_payment_facts(text: str) -> PaymentFacts:
+def extract_payment_facts(text: str, layout: str | None = None) -> PaymentFacts:
+    """`layout`: the same text with each word where it stands, for a table's columns."""
     text = normalise(text)
     lines = text.splitlines()
     lowered = text.lower()
@@ -111,7 +113,13 @@ def extract_payment_facts(text: str) -> PaymentFacts:
     def labels(field: str) -> tuple[str, ...]:
         return vocabulary().labels_for(field, lowered)
 
-    amount, candidates = receipt_amount("\n".join(collapse_boxes(line) for line in lines))
+    unboxed = "\n".join(collapse_boxes(line) for line in lines)
+    placed = (
+        "\n".join(collapse_boxes(line) for line in normalise(layout).splitlines())
+        if layout
+        else None
+    )
+    amount, candidates = receipt_amount(unboxed, placed)
     cro = _cro(text)
     trn = _TRN.search(text)
     reference = labelled_value(lines, labels("reference"), lambda v: bool(_REFERENCE.match(v)))

@@ -27,8 +27,8 @@ _WORDED = re.compile(r"\b(\d{1,2})\s+([a-z]{3,9})\.?(?:/[a-z]{3})?,?\s+(\d{4})\b
 def labelled_value(
     lines: list[str], labels: tuple[str, ...], accept: Callable[[str], bool] = bool
 ) -> str | None:
-    """The text after a label on its line, else the next line (a label above its value); the
-    first that `accept` takes."""
+    """The text after a label on its line, else the next line (a label above its value, a speck
+    line between allowed); the first that `accept` takes."""
     for index, line in enumerate(lines):
         lowered = line.lower()
         for label in labels:
@@ -36,11 +36,22 @@ def labelled_value(
             if position < 0:
                 continue
             rest = line[position + len(label) :].lstrip(" :.-\t").strip()
-            below = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            below = _next_line(lines, index)
             for value in (rest, below):
                 if value and accept(value):
                     return value
     return None
+
+
+SPECK = 3  # a line this short under a label is OCR's speck or a stray mark, not the value
+
+
+def _next_line(lines: list[str], index: int) -> str:
+    """The line under a label, over one speck line in between."""
+    for below in lines[index + 1 : index + 3]:
+        if len(below.strip()) > SPECK:
+            return below.strip()
+    return ""
 
 
 def _valid(year: int, month: int, day: int) -> date | None:

@@ -13,9 +13,15 @@ from datetime import date
 
 from mrz.base.functions import hash_is_ok
 
-# Layouts by line length: TD1 (cards: 3 x 30), TD2 (2 x 36), TD3 (passports: 2 x 44): how many
-# lines, which holds the expiry date, where the date and its check digit stand on it.
-_LAYOUTS = {30: (3, 1, 8, 14), 36: (2, 1, 21, 27), 44: (2, 1, 21, 27)}
+# The line of each layout that holds the dates, by its length: TD1 (cards, 3 x 30, the second
+# line), TD2 (2 x 36) and TD3 (passports, 2 x 44, the second line each): where the birth date
+# and the expiry date stand on it, each followed by its check digit; and the kind when the
+# line above is unreadable.
+_DATE_LINES = {
+    30: ((0, 6), (8, 14), "carta_identita"),
+    36: ((13, 19), (21, 27), "identity_document"),
+    44: ((13, 19), (21, 27), "passaporto"),
+}
 SLACK = 2  # characters OCR may add or drop on a line
 # What OCR makes of the filler `<` and of digits in a field that holds only digits.
 _FILLER = str.maketrans({"«": "<<", "‹": "<", "(": "<", "{": "<", "[": "<", "£": "<", "€": "<"})
@@ -46,9 +52,10 @@ def _fit(line: str, length: int) -> str | None:
     return line[:length].ljust(length, "<")
 
 
-def _expiry(digits: str, check: str) -> date | None:
-    """YYMMDD, when its check digit holds; expiry dates are this century's."""
-    digits, check = digits.translate(_DIGITS), check.translate(_DIGITS)
+def _checked(line: str, start: int, end: int) -> date | None:
+    """The YYMMDD date at line[start:end], when the check digit after it holds. Its century
+    does not matter here for a birth date; an expiry is this century's."""
+    digits, check = line[start:end].translate(_DIGITS), line[end].translate(_DIGITS)
     if not (digits.isdigit() and hash_is_ok(digits, check)):
         return None
     try:
@@ -57,24 +64,26 @@ def _expiry(digits: str, check: str) -> date | None:
         return None
 
 
-def _kind(first: str) -> str:
-    if first.startswith("P"):
+def _kind(above: str, default: str) -> str:
+    if above.startswith("P"):
         return "passaporto"
-    if first.startswith(("C", "I")):
+    if above.startswith(("C", "I")):
         return "carta_identita"
-    return "identity_document"
+    return default
 
 
 def find_mrz(text: str) -> Mrz | None:
-    """The first MRZ whose expiry date passes its check digit."""
+    """The first MRZ date line whose birth and expiry dates both pass their check digits: two
+    checks that a misread line does not pass by chance. The other lines, often garbled in a
+    photo, are not needed."""
     lines = _candidates(text)
     for index, line in enumerate(lines):
-        for length, (count, date_line, start, check) in _LAYOUTS.items():
-            block = [_fit(candidate, length) for candidate in lines[index : index + count]]
-            if len(block) < count or any(b is None for b in block):
+        for length, (birth, expiry, default) in _DATE_LINES.items():
+            dated = _fit(line, length)
+            if dated is None or _checked(dated, *birth) is None:
                 continue
-            dated = block[date_line] or ""
-            expires = _expiry(dated[start:check], dated[check])
+            expires = _checked(dated, *expiry)
             if expires is not None:
-                return Mrz(_kind(line), expires)
+                above = lines[index - 1] if index else ""
+                return Mrz(_kind(above, default), expires)
     return None

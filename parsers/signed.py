@@ -50,7 +50,10 @@ class Signature:
 def _der(data: bytes) -> bytes | None:
     """DER as it comes, or decoded from base64, with or without PEM armour."""
     if pem.detect(data):
-        return bytes(pem.unarmor(data)[2])
+        try:
+            return bytes(pem.unarmor(data)[2])
+        except ValueError:
+            return None
     if data[:1] == b"\x30":
         return data
     if _BASE64.match(data[:4096]):

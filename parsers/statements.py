@@ -16,10 +16,12 @@ from decimal import Decimal
 from parsers.amounts import parse_amount
 from parsers.vocabulary import phrases, vocabulary
 
-# Money on a statement always shows its cents; a sign sticks to it or stands one space before.
+# Money on a statement always shows its cents; a sign sticks to it or stands one space before;
+# OCR may put a space after the thousands separator (`-1. 220,00`), a speck after the sign
+# (`-.73,20`), or read the minus as a tilde.
 _MONEY = re.compile(
-    r"(?<![\w.,/:*])(?P<sign>[-+−–](?: ?))?"
-    r"(?P<n>\d{1,3}(?:\.\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})"
+    r"(?<![\w.,/:*])(?P<sign>[-+−–~](?:[ .·']{0,2}))?"
+    r"(?P<n>\d{1,3}(?:\. ?\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}(?:, ?\d{3})+\.\d{2}|\d+\.\d{2})"
     r"(?P<trail>-)?(?![\d.,]*\d|\w)"
 )
 _OPENS_WITH_DATE = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")

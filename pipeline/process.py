@@ -30,7 +30,7 @@ from parsers.facts import (
     extract_payment_facts,
     extract_statement_facts,
 )
-from parsers.identity import expiry_date
+from parsers.identity import expiry
 from parsers.mime import Attachment, ParsedMessage
 from parsers.noise import NOT_FOR_US
 from parsers.parts import Part, split_parts
@@ -207,10 +207,10 @@ class _Run:
 
     def _facts(self, document: Document, part: Part, message_codes: list[str]) -> PaymentFacts:
         """A receipt's facts; a statement's from the one movement that pays the reseller."""
-        if document.subtype != STATEMENT:
-            return extract_payment_facts(document.text or "")
-        reseller = self.settings.reseller
         layout = "\n".join(page.layout or page.text for page in part.pages)
+        if document.subtype != STATEMENT:
+            return extract_payment_facts(document.text or "", layout)
+        reseller = self.settings.reseller
         return extract_statement_facts(
             document.text or "",
             layout,
@@ -292,13 +292,15 @@ class _Run:
         return documents
 
     def _validity(self, text: str) -> dict[str, str]:
-        """An identity document's expiry, and whether it had passed when the message arrived."""
-        expires = expiry_date(text)
-        if expires is None:
+        """An identity document's expiry, where it was read from, and whether it had passed
+        when the message arrived."""
+        found = expiry(text)
+        if found is None:
             return {}
+        expires = found.day.isoformat()
         arrived = self.message.received_at.astimezone(self.settings.zone).date()
-        return {"expires": expires.isoformat()} | (
-            {"expired_on": expires.isoformat()} if expires < arrived else {}
+        return {"expires": expires, "expiry_read_from": found.read_from} | (
+            {"expired_on": expires} if found.day < arrived else {}
         )
 
     def _review(

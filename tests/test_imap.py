@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from pipeline.store.db import make_engine
 from pipeline.store.models import Message
 from tests.conftest import Killed
+from tests.docgen import noise
 from tests.docgen.messages import make_email, make_pec_envelope, make_pec_receipt
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.dovecot import PASSWORD, USER
@@ -367,3 +368,34 @@ def test_a_dry_run_reads_the_mailbox_and_changes_nothing(imap_ws) -> None:
     assert mailbox.messages == []
     _, report = _run(ws)
     assert [m["outcome"] for m in report["messages"]] == ["processed"]
+
+
+def test_mail_that_needs_nobody_is_set_aside_in_its_own_folder_unanswered(imap_ws) -> None:
+    """An out-of-office reply naming the order, a bounce carrying our own contract, a
+    newsletter and a supplier's invoice: ignored with their reasons, filed in
+    pecflow/ignored where a person can still find them, no review item, no e-mail; the
+    customer's receipt beside them is processed as usual."""
+    ws, dovecot, mailbox = imap_ws
+    _ready(ws)
+    customer = "Mario Rossi <mario.rossi@example.it>"
+    for raw in (
+        noise.outlook_out_of_office(customer, "LM3454898"),
+        noise.postfix_bounce(customer, "LM3454898"),
+        noise.newsletter("supplier"),
+        noise.supplier_invoice("hosting"),
+    ):
+        _append(dovecot, raw)
+    _append(dovecot, _receipt_mail())
+    result, report = _run(ws)
+    assert result.exit_code == 0, result.stdout
+    assert [(m["outcome"], (m["reason"] or "").split(" (")[0]) for m in report["messages"]] == [
+        ("ignored", "automatic reply"),
+        ("ignored", "delivery status notification"),
+        ("ignored", "newsletter or bulk mail"),
+        ("ignored", "a supplier's invoice or statement: no order code, and the sender is not a "
+                    "customer"),
+        ("processed", ""),
+    ]  # fmt: skip
+    assert _folders(dovecot) == {"INBOX": 0, "pecflow/ignored": 4, "pecflow/processed": 1}
+    assert json.loads(ws.cli("review", "list", "--json").stdout) == []
+    assert len(mailbox.messages) == 1  # the payment's e-mail, nothing to the robots

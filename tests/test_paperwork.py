@@ -13,6 +13,7 @@ from sqlalchemy import select
 from pipeline.order_documents import Paper, documents_step
 from pipeline.states import OrderState
 from pipeline.store.models import Document
+from tests.docgen import signatures
 from tests.docgen.messages import make_email
 from tests.docgen.paperwork import contract_pdf, identity_pdf
 from tests.docgen.receipts import default_spec, make_receipt_pdf
@@ -159,8 +160,11 @@ def test_an_expired_identity_document_suspends_and_a_valid_one_resumes(ws_mail) 
             select(Document.subtype, Document.facts).where(Document.kind == "identity_document")
         ).all()
     assert sorted((subtype, facts) for subtype, facts in rows) == [
-        ("carta_identita", {"expires": "2026-03-01", "expired_on": "2026-03-01"}),
-        ("passaporto", {"expires": "2034-07-02"}),
+        (
+            "carta_identita",
+            {"expires": "2026-03-01", "expired_on": "2026-03-01", "expiry_read_from": "label"},
+        ),
+        ("passaporto", {"expires": "2034-07-02", "expiry_read_from": "label"}),
     ]
     story = json.loads(ws.cli("orders", "show", "LM3454898", "--json").stdout)
     papers = [row["detail"] for row in story["story"] if row["what"] == "document"]
@@ -197,3 +201,31 @@ def test_resolving_a_document_has_the_effects_of_a_match(ws_mail) -> None:
     _assert_moved(
         ws, "processing -> suspended: signed contract received without an identity document"
     )
+
+
+def test_a_digitally_signed_contract_is_opened_filed_and_its_verdict_shown(ws_mail) -> None:
+    """A CAdES .p7m is opened to its PDF, read like any contract and filed to its order; the
+    signature's verdict (against the configured trust roots) stands in `orders show`, and a
+    contract altered after signing says so."""
+    ws, _ = ws_mail
+    roots = ws.root / "roots.pem"
+    roots.write_bytes(signatures.root_pem())
+    ws.env["PECFLOW_SIGNATURES__TRUST_ROOTS"] = str(roots)
+    _ready(ws)
+    contract = contract_pdf("LM3454898", "Mario Rossi", "mario.rossi@legalmail.it")
+    for n, signed in enumerate((signatures.p7m(contract, encoding="base64"),
+                                signatures.tampered_p7m(contract))):  # fmt: skip
+        (ws.drop / f"{n}.eml").write_bytes(
+            make_email(
+                sender="mario.rossi@example.it",
+                subject="contratto firmato digitalmente",
+                body="in allegato",
+                attachments=[("contratto.pdf.p7m", "application/octet-stream", signed)],
+            )
+        )
+    _run(ws)
+    story = json.loads(ws.cli("orders", "show", "LM3454898", "--json").stdout)
+    papers = [row["detail"] for row in story["story"] if row["what"] == "document"]
+    assert len(papers) == 2 and all(p.startswith("contract") for p in papers), papers
+    assert "digitally signed by MARIO ROSSI, signature valid" in papers[0]
+    assert "signature NOT valid: the signature does not match the document" in papers[1]
