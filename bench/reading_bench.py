@@ -1,11 +1,12 @@
 """How right pecflow's reading and matching are, over the whole generated set.
 
-    .venv/bin/python bench/reading_bench.py [--quick] [--database URL]
+    .venv/bin/python bench/reading_bench.py [--quick] [--postgres URL]
 
 The set (tests/docgen/evaluation.py): every kind of mail the amministrazione mailbox gets, as
 text PDFs, scans, phone photos and whole e-mails, each case with orders of its own. They go
-through a real `pecflow orders import` and `pecflow run --once` (SQLite by default, or the
-PostgreSQL database given, which is emptied first), with a throw-away SMTP server on loopback
+through a real `pecflow orders import` and `pecflow run --once` (SQLite by default; with
+`--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres`, on a database of its own
+created on that server and dropped after), with a throw-away SMTP server on loopback
 and the test CA as the signatures' trust root; each case's outcome is compared with the one it
 should have. Prints a table of right/total per group and form, the targets of issue 11, every
 payment confirmed wrongly (there must be none), every miss, and how long the run took. Needs
@@ -20,16 +21,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
-from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.store.db import make_engine
-from pipeline.store.models import Base
 from tests.conftest import free_port
 from tests.docgen.evaluation import FULL, QUICK, Scorecard, build, judge
 from tests.docgen.orders import orders_csv
@@ -41,14 +45,23 @@ TEXT = ("receipt", "english", "statement")  # the receipts of the text-receipt t
 SCANNED = ("receipt", "english", "statement", "bollettino")
 
 
-def _empty(url: str) -> None:
-    """A PostgreSQL database of the bench's own, emptied (the bench migrates it)."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version, apscheduler_jobs"))
-    engine.dispose()
+@contextmanager
+def _database(server: str | None, folder: Path) -> Iterator[str]:
+    """SQLite in the folder, or a PostgreSQL database of the bench's own on the server."""
+    if server is None:
+        yield f"sqlite:///{folder / 'data' / 'pecflow.db'}"
+        return
+    name = f"pecflow_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server)
+    with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
+                         dbname=admin.database, autocommit=True) as conn:  # fmt: skip
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
+                             dbname=admin.database, autocommit=True) as conn:  # fmt: skip
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def targets(card: Scorecard) -> list[str]:
@@ -70,7 +83,7 @@ def targets(card: Scorecard) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the test suite's smaller set")
-    parser.add_argument("--database", help="a PostgreSQL URL to run on instead of SQLite")
+    parser.add_argument("--postgres", help="a PostgreSQL server's URL to run on, not SQLite")
     args = parser.parse_args()
     started = time.monotonic()
     evaluation = build(QUICK if args.quick else FULL)
@@ -78,7 +91,7 @@ def main() -> int:
     smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
     smtp.start()
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, _database(args.postgres, Path(folder)) as url:
             root = Path(folder)
             (root / "drop").mkdir()
             (root / "roots.pem").write_bytes(root_pem())
@@ -89,9 +102,6 @@ def main() -> int:
                 f'[signatures]\ntrust_roots = "roots.pem"\n',
                 encoding="utf-8",
             )
-            url = args.database or f"sqlite:///{root / 'data' / 'pecflow.db'}"
-            if args.database:
-                _empty(url)
             env = {**os.environ, "PECFLOW_CONFIG": str(config), "PECFLOW_DATABASE__URL": url}
 
             def pecflow(*command: str) -> None:
@@ -110,7 +120,7 @@ def main() -> int:
             engine.dispose()
     finally:
         smtp.stop()
-    print(f"database: {'PostgreSQL' if args.database else 'SQLite'}")
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}")
     print(*card.table(), sep="\n")
     print(*targets(card), sep="\n")
     print(*card.wrong_confirmations, sep="\n")

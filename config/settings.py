@@ -387,8 +387,11 @@ def load_settings(path: Path | None = None) -> Settings:
         settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
     if settings.imap.ca_file is not None:
         settings.imap.ca_file = (base / settings.imap.ca_file).resolve()
-    if settings.signatures.trust_roots is not None:
-        settings.signatures.trust_roots = (base / settings.signatures.trust_roots).resolve()
+    roots = settings.signatures.trust_roots
+    if roots is not None:
+        settings.signatures.trust_roots = roots = (base / roots).resolve()
+        if not roots.is_file():
+            raise ConfigError(f"signatures.trust_roots: no such file {roots}")
     return settings
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parsers.codes import order_code
+from parsers.identity import LATEST_DATE
 from pipeline.states import OrderState
 from pipeline.store.models import (
     Batch,
@@ -191,7 +192,7 @@ def document_summary(document: Document) -> str:
         kind += f", expired on {facts['expired_on']}"
     elif "expires" in facts:
         kind += f", expires {facts['expires']}"
-    if facts.get("expiry_read_from") == "latest date":
+    if facts.get("expiry_read_from") == LATEST_DATE:
         kind += " (no expiry label read: the latest date on it)"
     if "signed_by" in facts:
         verdict = {True: "valid", False: "NOT valid", None: "not verified"}[

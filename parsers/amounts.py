@@ -91,6 +91,11 @@ def _column_labels(above: list[str], count: int) -> list[str] | None:
 COLUMN_REACH = 4  # characters between a column heading and an amount standing under it
 
 
+def gap(one: tuple[int, int], other: tuple[int, int]) -> int:
+    """Characters between two spans of a layout line; 0 when they overlap."""
+    return max(other[0] - one[1], one[0] - other[1], 0)
+
+
 def _placed_labels(above: list[str], row: str, labels: list[str]) -> list[str]:
     """A table row's labels by where its amounts stand under the headings of the line above
     (layout text): for a header OCR read only in part, where the counts do not match."""
@@ -102,8 +107,8 @@ def _placed_labels(above: list[str], row: str, labels: list[str]) -> list[str]:
         if not words:
             continue
         placed = []
-        for (start, end), label in zip(spans, labels, strict=True):
-            distance, word = min((max(a - end, start - b, 0), w) for a, b, w in words)
+        for span, label in zip(spans, labels, strict=True):
+            distance, word = min((gap(span, (a, b)), w) for a, b, w in words)
             placed.append(word if distance <= COLUMN_REACH else label)
         return placed
     return labels

@@ -40,6 +40,14 @@ def boxed_number(segment: str) -> str:
     return digits
 
 
+_ONLY_BOXES = re.compile(rf"^[\s{_EDGES}]*\d[\d\s{_EDGES}]*$")
+
+
+def only_boxes(line: str) -> bool:
+    """A line of nothing but digits in boxes (with at least one box edge)."""
+    return bool(_ONLY_BOXES.match(line)) and any(edge in line for edge in _EDGES)
+
+
 def collapse_boxes(line: str) -> str:
     """`di Euro 2|4|,|4|0` -> `di Euro 24,40`: boxed amounts as the amount reader knows them."""
     return _RUN.sub(lambda m: re.sub(rf"[\s{_EDGES}]", "", m.group(0)), line)

@@ -13,6 +13,8 @@ from enum import StrEnum
 from parsers.mrz_zone import find_mrz
 from parsers.vocabulary import phrases, vocabulary
 
+STATEMENT = "estratto_conto"  # the subtype of a payment receipt that is an account statement
+
 
 class DocumentKind(StrEnum):
     PAYMENT_RECEIPT = "payment_receipt"

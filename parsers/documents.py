@@ -170,8 +170,9 @@ def _ocr(
         ocr = sandbox.run(reader, (*args, timeout), timeout * OCR_CALLS)
     except Rejected as exc:
         return DocumentReading(QUARANTINED, exc.reason)
-    # An identity document is recognised by its layout or its MRZ even in a poor photo: its
-    # expiry then comes from the MRZ's checked digits or its label. Nothing else is read so.
+    # An identity document is recognised by its layout or its MRZ even in a poor photo (its
+    # expiry then read from the MRZ's checked digits, its label, or its latest date). Nothing
+    # else is read below the confidence bar.
     readable = bool(ocr.text.strip()) and (
         ocr.confidence >= OCR_MIN_CONFIDENCE
         or classify_text(ocr.text).kind is DocumentKind.IDENTITY_DOCUMENT

@@ -17,6 +17,9 @@ class Expiry:
     read_from: str  # mrz (its check digit vouches for it), label, latest date
 
 
+LATEST_DATE = "latest date"
+
+
 def expiry(text: str) -> Expiry | None:
     """The expiry in the MRZ, whose check digit vouches for it; else the date after the expiry
     label (on its line or below it; where issue and expiry dates share the value, the later
@@ -33,4 +36,4 @@ def expiry(text: str) -> Expiry | None:
     if labelled:
         return Expiry(max(labelled), "label")
     anywhere = dates_in(text)
-    return Expiry(max(anywhere), "latest date") if anywhere else None
+    return Expiry(max(anywhere), LATEST_DATE) if anywhere else None

@@ -19,7 +19,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from PIL import Image
 
-from parsers.noise import SPAM, noise, spam
+from parsers.noise import SPAM, automatic, noise, spam
 from parsers.sniff import SIGNED_ENVELOPE, sniff
 
 MAX_DEPTH = 3  # forwarded messages opened inside one another
@@ -234,7 +234,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments=walker.attachments,
         pec_receipt=receipt,
         pec=pec,
-        automatic=_automatic(content),
+        automatic=automatic(content),
         noise=SPAM
         if spam(envelope, subject)
         else noise(content, subject, walker.body, sender, attached=bool(walker.attachments)),
@@ -242,23 +242,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
     )
 
 
-def _automatic(message: Message) -> bool:
-    """RFC 3834's Auto-Submitted, the autoresponders' own headers, Precedence and list headers."""
-    auto = (message.get("Auto-Submitted") or "no").strip().lower()
-    precedence = (message.get("Precedence") or "").strip().lower()
-    return (
-        auto != "no"
-        or precedence in ("bulk", "junk", "list")
-        or any(
-            name in message
-            for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond")
-        )
-    )
-
-
 def bare_file(data: bytes, filename: str | None = None) -> ParsedMessage:
     """A file an admin dropped without a message around it: one attachment, nothing else."""
-    media = sniff(data)
+    media = sniff(data, SIGNED_ENVELOPE if (filename or "").lower().endswith(".p7m") else None)
     return ParsedMessage(
         message_id=None,
         subject="",

@@ -17,9 +17,9 @@ from mrz.base.functions import hash_is_ok
 # line), TD2 (2 x 36) and TD3 (passports, 2 x 44, the second line each): where the birth date
 # and the expiry date stand on it, each followed by its check digit; and the kind when the
 # line above is unreadable.
-_DATE_LINES = {
+_DATE_LINES: dict[int, tuple[tuple[int, int], tuple[int, int], str | None]] = {
     30: ((0, 6), (8, 14), "carta_identita"),
-    36: ((13, 19), (21, 27), "identity_document"),
+    36: ((13, 19), (21, 27), None),  # TD2: some cards and visas, no Italian document
     44: ((13, 19), (21, 27), "passaporto"),
 }
 SLACK = 2  # characters OCR may add or drop on a line
@@ -31,7 +31,7 @@ _LINE = re.compile(r"^[A-Z0-9<]+$")
 
 @dataclass(frozen=True)
 class Mrz:
-    kind: str  # carta_identita, passaporto, or identity_document for another card
+    kind: str | None  # carta_identita, passaporto, or None for another document
     expires: date
 
 
@@ -64,7 +64,7 @@ def _checked(line: str, start: int, end: int) -> date | None:
         return None
 
 
-def _kind(above: str, default: str) -> str:
+def _kind(above: str, default: str | None) -> str | None:
     if above.startswith("P"):
         return "passaporto"
     if above.startswith(("C", "I")):

@@ -43,16 +43,29 @@ def spam(envelope: Message, subject: str) -> bool:
     )
 
 
+def automatic(message: Message) -> bool:
+    """Written by a program, never to be answered: RFC 3834's Auto-Submitted, the
+    autoresponders' own headers, Precedence and the list headers."""
+    return (
+        (_header(message, "Auto-Submitted") or "no") != "no"
+        or _header(message, "Precedence") in ("bulk", "junk", "list", "auto_reply")
+        or any(name in message for name in _PROGRAM_HEADERS)
+    )
+
+
+_PROGRAM_HEADERS = ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond")
+
+
 def noise(
     message: Message, subject: str, body: str, sender: str | None, attached: bool
 ) -> str | None:
     """Why the message needs nobody, or None. `attached`: it carries a file that may be a
-    document (decorations do not count)."""
+    document (decorations do not count). What the headers of a program say holds whatever
+    is attached; what a subject or a body says only of a message with nothing attached, since
+    a customer may write "Assente la ricevuta? Eccola" over a receipt."""
     words = vocabulary().noise
-    content_type = message.get_content_type()
     report = str(message.get_param("report-type") or "").lower()
-    topic = _REPLY_PREFIX.sub("", subject).strip().lower()
-    if content_type == "multipart/report":
+    if message.get_content_type() == "multipart/report":
         return READ_RECEIPT if report == "disposition-notification" else BOUNCE
     if _ROBOT.match(sender or "") or _starts(subject.strip().lower(), words["bounce_subjects"]):
         return BOUNCE
@@ -61,20 +74,25 @@ def noise(
         auto.startswith("auto-replied")
         or message.get("X-Autoreply") is not None
         or message.get("X-Autorespond") is not None
-        or _header(message, "X-Auto-Response-Suppress") in ("all", "oof")
         or _header(message, "Precedence") == "auto_reply"
+    ):
+        return AUTOREPLY
+    if attached:
+        return None
+    topic = _REPLY_PREFIX.sub("", subject).strip().lower()
+    if (
+        _header(message, "X-Auto-Response-Suppress") in ("all", "oof")
         or _starts(topic, words["autoreply_subjects"])
-        or (not attached and _starts_with_any(body, words["autoreply_texts"]))
+        or _opens_with(body, words["autoreply_texts"])
     ):
         return AUTOREPLY
     listed = message.get("List-Unsubscribe") is not None or message.get("List-Id") is not None
-    if not attached and (listed or _header(message, "Precedence") in ("bulk", "list", "junk")):
+    if listed or _header(message, "Precedence") in ("bulk", "list", "junk"):
         return BULK
-    if not attached and auto != "no":
-        return AUTOMATIC
-    return None
+    return AUTOMATIC if auto != "no" else None
 
 
-def _starts_with_any(body: str, phrases: tuple[str, ...]) -> bool:
+def _opens_with(body: str, phrases: tuple[str, ...]) -> bool:
+    """One of the phrases in the body's first characters, where an out-of-office says so."""
     opening = " ".join(body[:AUTOREPLY_TEXT_REACH].lower().split())
     return any(phrase in opening for phrase in phrases)

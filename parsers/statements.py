@@ -4,7 +4,8 @@ read from the layout text, where each word stands at its column.
 A movement starts at a line that opens with its date (or, in an app's list without dates on the
 rows, at a line carrying a signed amount) and runs over the lines of its description below. Its
 amount is the signed one on that first line; where amounts print no sign, the money column they
-stand under (Dare/Uscite or Avere/Entrate) gives it. Balances and totals are never movements.
+stand under (Dare/Uscite or Avere/Entrate) gives it. Balances and totals are never movements,
+nor an amount under a running balance's column.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from parsers.amounts import parse_amount
+from parsers.amounts import COLUMN_REACH, gap, parse_amount
 from parsers.vocabulary import phrases, vocabulary
 
 # Money on a statement always shows its cents; a sign sticks to it or stands one space before;
@@ -24,8 +25,9 @@ _MONEY = re.compile(
     r"(?P<n>\d{1,3}(?:\. ?\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}(?:, ?\d{3})+\.\d{2}|\d+\.\d{2})"
     r"(?P<trail>-)?(?![\d.,]*\d|\w)"
 )
-_OPENS_WITH_DATE = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
-COLUMN_REACH = 3  # characters between a money column's heading and an amount under it
+# A movement's date opens its line: `23/11/2026`, `23.11.26`, or `23/11` where the year is the
+# statement's.
+_OPENS_WITH_DATE = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?(?=\s)")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ class Movement:
 
 @dataclass(frozen=True)
 class _Money:
-    start: int
-    end: int
+    span: tuple[int, int]
     value: Decimal
     signed: bool
 
@@ -53,95 +54,103 @@ def _money(line: str) -> list[_Money]:
         if value is None:
             continue
         sign = (match.group("sign") or "").strip() or (match.group("trail") or "")
-        found.append(
-            _Money(
-                match.start("n"),
-                match.end("n"),
-                -value if sign and sign != "+" else value,
-                bool(sign),
-            )
-        )
+        negative = bool(sign) and sign != "+"
+        found.append(_Money(match.span("n"), -value if negative else value, bool(sign)))
     return found
 
 
 @dataclass(frozen=True)
 class _Columns:
-    debit: tuple[int, int] | None
-    credit: tuple[int, int] | None
+    """Where a table's money headings stand on its heading line."""
+
+    debit: tuple[int, int] | None = None
+    credit: tuple[int, int] | None = None
+    balance: tuple[int, int] | None = None  # a running balance: never the movement's amount
 
 
-def _columns(line: str) -> _Columns | None:
-    """The spans of the debit and credit headings on a table's heading line, if it has both."""
-    words = vocabulary().statement
-    lowered = line.lower()
-
-    def span(key: str) -> tuple[int, int] | None:
-        match = re.search(rf"(?<!\w)(?:{phrases(words[key]).pattern})(?!\w)", lowered)
-        return (match.start(), match.end()) if match else None
-
-    debit, credit = span("debit"), span("credit")
-    return _Columns(debit, credit) if debit and credit else None
+def _span(line: str, key: str) -> tuple[int, int] | None:
+    words = vocabulary().statement[key]
+    found = re.search(rf"(?<!\w)(?:{phrases(words).pattern})(?!\w)", line.lower())
+    return found.span() if found else None
 
 
-def _distance(money: _Money, span: tuple[int, int]) -> int:
-    return max(span[0] - money.end, money.start - span[1], 0)
+def _columns(line: str) -> _Columns:
+    return _Columns(_span(line, "debit"), _span(line, "credit"), _span(line, "balance_column"))
 
 
-def _amount(line: str, columns: _Columns | None) -> Decimal | None:
-    """The movement's amount on its first line: the last signed one; else the one under a money
-    column; else, with a single amount and no columns, that one with no sign known (None)."""
-    money = _money(line)
+def statement_heading(line: str) -> bool:
+    """A table's heading line: money column headings and no money on it."""
+    columns = _columns(line)
+    return bool((columns.debit and columns.credit) or _span(line, "amount")) and not _money(line)
+
+
+def _amount(money: list[_Money], columns: _Columns) -> Decimal | None:
+    """The movement's amount on its first line: the last signed one (not under the balance
+    column); else the one under a money column; else none (no sign known)."""
+    balance = columns.balance
+    if balance is not None:
+        money = [m for m in money if gap(m.span, balance) > COLUMN_REACH]
     signed = [m for m in money if m.signed]
     if signed:
         return signed[-1].value
-    if columns is not None and columns.debit and columns.credit:
-        placed = [
-            (min(_distance(m, columns.debit), _distance(m, columns.credit)), m) for m in money
-        ]
-        near = [m for distance, m in placed if distance <= COLUMN_REACH]
-        if len(near) == 1:
-            out = _distance(near[0], columns.debit) <= _distance(near[0], columns.credit)
-            return -near[0].value if out else near[0].value
-    return None
+    if columns.debit is None or columns.credit is None:
+        return None
+    debit, credit = columns.debit, columns.credit
+    near = [m for m in money if min(gap(m.span, debit), gap(m.span, credit)) <= COLUMN_REACH]
+    if len(near) != 1:
+        return None
+    out = gap(near[0].span, debit) <= gap(near[0].span, credit)
+    return -near[0].value if out else near[0].value
+
+
+def _opens(line: str, money: list[_Money], dated: bool) -> bool:
+    """A movement's first line: its date first (or, in a list without dates on its rows, a
+    signed amount), and money on it."""
+    return bool(money) and (
+        bool(_OPENS_WITH_DATE.match(line)) if dated else any(m.signed for m in money)
+    )
+
+
+def _lines(layout: str) -> tuple[list[str], bool]:
+    lines = [line for line in layout.splitlines() if line.strip()]
+    return lines, any(_OPENS_WITH_DATE.match(line) for line in lines)
+
+
+def preamble(layout: str) -> str:
+    """What a statement prints above its table and its first movement: whose account it is."""
+    lines, dated = _lines(layout)
+    kept = []
+    for line in lines:
+        if statement_heading(line) or _opens(line, _money(line), dated):
+            break
+        kept.append(" ".join(line.split()))
+    return "\n".join(kept)
 
 
 def movements(layout: str) -> list[Movement]:
     """Every movement of the statement, in the order printed."""
-    lines = layout.splitlines()
+    lines, dated = _lines(layout)
     balance = phrases(vocabulary().statement["balance"])
-    dated = any(_OPENS_WITH_DATE.match(line) for line in lines)
     found: list[Movement] = []
     current: list[str] = []
-    columns: _Columns | None = None
-    opener: str | None = None
+    columns = _Columns()
+    amount: Decimal | None = None
 
     def close() -> None:
-        if current and opener is not None:
-            found.append(Movement(tuple(current), _amount(opener, columns)))
+        if current:
+            found.append(Movement(tuple(current), amount))
 
     for line in lines:
-        if not line.strip():
-            continue
-        heading = _columns(line)
-        if heading is not None and not _money(line):
+        money = _money(line)
+        if statement_heading(line):
             close()
-            current, opener, columns = [], None, heading
+            current, columns = [], _columns(line)
             continue
-        starts = (
-            bool(_OPENS_WITH_DATE.match(line) and _money(line))
-            if dated
-            else any(m.signed for m in _money(line))
-        )
-        if starts:
+        if _opens(line, money, dated) or (money and balance.search(line.lower())):
             close()
-            current, opener = [line], line
-            if balance.search(line.lower()):  # a balance dated like a movement
-                current, opener = [], None
-        elif opener is not None:
-            if balance.search(line.lower()) and _money(line):
-                close()
-                current, opener = [], None
-            else:
-                current.append(line)
+            current = [] if balance.search(line.lower()) else [line]
+            amount = _amount(money, columns)
+        elif current:
+            current.append(line)
     close()
     return found

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -28,6 +29,8 @@ class ReviewReason(StrEnum):
     NO_DOCUMENT = "no_document"
     NOT_A_RECEIPT = "not_a_receipt"  # instructions to pay, or nothing showing money moved
     NOT_EXECUTED = "not_executed"  # a transfer booked, awaiting authorisation, revoked, rejected
+    PAID_BEFORE_ORDER = "paid_before_order"  # executed before the order it names existed
+    SIGNATURE_INVALID = "signature_invalid"  # a contract whose digital signature fails
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class OrderView:
     total: Decimal
     # A payment already matched to it, waiting for the office to open to be confirmed.
     scheduled_payment: int | None = None
+    ordered_on: date | None = None  # the day the portal created it (office time)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class Evidence:
     pays_reseller: bool = True
     # Orders awaiting payment whose total is the amount and whose applicant is the payer.
     candidates: list[int] = field(default_factory=list)
+    executed_on: date | None = None  # the payment's execution date, as printed
+    # When the receipt reached us, for a receipt (not a statement's movement): an execution
+    # date after it is a transfer booked for later.
+    arrived_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,16 @@ def pays_reseller(
     )
 
 
-def _unproven(evidence: Evidence, orders: dict[int, OrderView]) -> Review:
-    """A document that proves no payment, with the one order it names proposed to ops."""
+def _named_one(evidence: Evidence, orders: dict[int, OrderView]) -> int | None:
+    """The one existing order the evidence names, to propose to ops."""
     named = {order_id(c) for c in evidence.receipt_codes or evidence.message_codes}
     known = [oid for oid in named if oid in orders]
-    proposed = known[0] if len(known) == 1 else None
+    return known[0] if len(known) == 1 else None
+
+
+def _unproven(evidence: Evidence, orders: dict[int, OrderView]) -> Review:
+    """A document that proves no payment, with the one order it names proposed to ops."""
+    proposed = _named_one(evidence, orders)
     said = ", ".join(f"'{word}'" for word in evidence.proof.words)
     if evidence.proof.proof is Proof.NOT_EXECUTED:
         return Review(
@@ -117,6 +130,13 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
     and only on a document that shows the payment executed."""
     if not evidence.proof.executed:
         return _unproven(evidence, orders)
+    executed, arrived = evidence.executed_on, evidence.arrived_on
+    if executed and arrived and executed > arrived:
+        return Review(
+            ReviewReason.NOT_EXECUTED,
+            f"to be executed on {executed:%d/%m/%Y}, after it reached us: booked for later",
+            _named_one(evidence, orders),
+        )
     if not evidence.pays_reseller:
         return Review(
             ReviewReason.WRONG_BENEFICIARY,
@@ -141,6 +161,15 @@ def decide(evidence: Evidence, orders: dict[int, OrderView]) -> Decision:
     if unknown:
         return Review(ReviewReason.UNKNOWN_CODE, f"no order {', '.join(unknown)}")
     named = [orders[order_id(code)] for code in codes]
+    earlier = [o for o in named if executed and o.ordered_on and executed < o.ordered_on]
+    if executed and earlier:
+        first = earlier[0]
+        return Review(
+            ReviewReason.PAID_BEFORE_ORDER,
+            f"executed on {executed:%d/%m/%Y}, before {order_code(first.id)} was ordered on "
+            f"{first.ordered_on:%d/%m/%Y}: another payment",
+            first.id,
+        )
     settled = [o for o in named if o.state is not OrderState.AWAITING_PAYMENT]
     if settled:
         first = settled[0]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from parsers.classify import DocumentKind
+from parsers.classify import STATEMENT, DocumentKind
 from parsers.codes import find_order_codes, order_id
 from parsers.documents import (
     QUARANTINED,
@@ -30,10 +30,11 @@ from parsers.facts import (
     extract_payment_facts,
     extract_statement_facts,
 )
-from parsers.identity import expiry
+from parsers.identity import LATEST_DATE, expiry
 from parsers.mime import Attachment, ParsedMessage
 from parsers.noise import NOT_FOR_US
 from parsers.parts import Part, split_parts
+from parsers.proof import Proof
 from parsers.reading import MessageReading
 from pipeline import replies
 from pipeline.archive import Archive
@@ -57,7 +58,6 @@ from pipeline.states import OrderState
 from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
-STATEMENT = "estratto_conto"  # the subtype of a receipt that is an account statement
 
 
 @dataclass
@@ -138,8 +138,8 @@ class _Run:
         self.scheduled: list[int] = []
         self.window = business_calendar(settings).payment_window(message.received_at)
         self.documents_for: list[int] = []
-        # The codes on each receipt that proves no payment (a summary, a form), for the reply.
-        self.unproven: list[list[str]] = []
+        # The codes on each page of instructions to pay (the portal's summary), for the reply.
+        self.instructions: list[list[str]] = []
 
     def handle(self, parsed: ParsedMessage, readings: tuple[DocumentReading, ...]) -> Outcome:
         message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
@@ -185,9 +185,9 @@ class _Run:
                 self._reply(
                     parsed, "unreadable_reply", message_codes, problems=problems, advice=advice
                 )
-        elif useful == len(self.unproven):
+        elif useful == len(self.instructions):
             # Only the portal's summary or the like: the customer believes they sent proof.
-            codes = [code for codes in self.unproven for code in codes]
+            codes = [code for codes in self.instructions for code in codes]
             self._reply(parsed, "receipt_missing", [*codes, *message_codes])
         if any(d.status == QUARANTINED for d in documents) and not useful and not self.reviews:
             reasons = "; ".join(
@@ -214,7 +214,7 @@ class _Run:
         return extract_statement_facts(
             document.text or "",
             layout,
-            Reseller(tuple(reseller.ibans), reseller.name),
+            Reseller.of(reseller.ibans, reseller.name),
             message_codes,
         )
 
@@ -222,19 +222,15 @@ class _Run:
         self, documents: list[Document], receipts: dict[int, PaymentFacts], message_codes: list[str]
     ) -> bool:
         """A supplier's invoice or statement to the office: no order code anywhere, a sender who
-        is not a customer, and only invoices or statements paying nothing to the reseller."""
+        is not a customer, and only invoices, or statements of the reseller's own account. A
+        customer's statement whose payment was not found still goes to a person."""
         kept = [d for d in documents if d.status != SKIPPED]
         if message_codes or not kept or any(d.status != READ for d in kept):
             return False
         for document in kept:
             facts = receipts.get(document.id)
-            statement_of_nothing = (
-                facts is not None
-                and document.subtype == STATEMENT
-                and not facts.amount_candidates
-                and facts.amount is None
-            )
-            if document.kind != DocumentKind.INVOICE and not statement_of_nothing:
+            own_account = facts is not None and facts.reseller_account
+            if document.kind != DocumentKind.INVOICE and not own_account:
                 return False
             barcodes = "\n".join(document.facts.get("barcodes", []))
             if find_order_codes(f"{document.text or ''}\n{barcodes}"):
@@ -295,10 +291,10 @@ class _Run:
         """An identity document's expiry, where it was read from, and whether it had passed
         when the message arrived."""
         found = expiry(text)
-        if found is None:
-            return {}
-        expires = found.day.isoformat()
         arrived = self.message.received_at.astimezone(self.settings.zone).date()
+        if found is None or (found.read_from == LATEST_DATE and found.day < arrived):
+            return {}  # the latest date read is no expiry when it has passed: birth, issue
+        expires = found.day.isoformat()
         return {"expires": expires, "expiry_read_from": found.read_from} | (
             {"expired_on": expires} if found.day < arrived else {}
         )
@@ -364,7 +360,12 @@ class _Run:
         )
 
     def _payment(self, document: Document, facts: PaymentFacts, message_codes: list[str]) -> None:
-        fingerprint = payment_fingerprint(facts.cro, facts.trn, document.sha256)
+        # A booked transfer's CRO is the executed one's too: only proof gives a payment its
+        # reference, so that the real receipt coming later is not taken for a duplicate.
+        proven = facts.proof.proof is Proof.EXECUTED
+        fingerprint = payment_fingerprint(
+            facts.cro if proven else None, facts.trn if proven else None, document.sha256
+        )
         earlier = self.session.scalar(
             select(Payment).where(Payment.fingerprint == fingerprint).limit(1)
         )
@@ -417,8 +418,15 @@ class _Run:
             .tuples()
             .all()
         )
+        zone = self.settings.zone
         views = {
-            i: OrderView(i, OrderState(o.state), o.total_amount, scheduled.get(i))
+            i: OrderView(
+                i,
+                OrderState(o.state),
+                o.total_amount,
+                scheduled.get(i),
+                o.created_at.astimezone(zone).date(),
+            )
             for i, o in orders.items()
         }
         reseller = self.settings.reseller
@@ -433,12 +441,17 @@ class _Run:
                 facts.ibans, facts.postal_accounts, reseller.ibans, reseller.postal_account
             ),
             candidates=[] if codes else self._candidates(facts.amount, document.text or ""),
+            executed_on=facts.execution_date,
+            # A statement's movements are booked: its dates are not a transfer's plan.
+            arrived_on=None
+            if document.subtype == STATEMENT
+            else self.message.received_at.astimezone(zone).date(),
         )
         decision = decide(evidence, views)
         payment.decided_at = self.now
         if isinstance(decision, Review):
-            if decision.reason is ReviewReason.NOT_A_RECEIPT:
-                self.unproven.append(facts.codes)
+            if facts.proof.proof is Proof.INSTRUCTIONS:
+                self.instructions.append(facts.codes)
             self._review(
                 decision.reason,
                 decision.detail,
@@ -514,6 +527,17 @@ class _Run:
                 )
                 return
             order = candidates[0]
+        if document.facts.get("signature_valid") is False:
+            # Signed digitally, and the signature fails (altered, expired, untrusted): not the
+            # signed contract until a person has looked at it.
+            self._review(
+                ReviewReason.SIGNATURE_INVALID,
+                f"a {document.kind} whose digital signature is not valid: "
+                f"{document.facts.get('signature_reason')}",
+                document=document,
+                proposed=order.id,
+            )
+            return
         document.order_id = order.id
         self.documents_for.append(order.id)
 

@@ -18,6 +18,7 @@ from pipeline.store.db import open_store
 from pipeline.store.models import Message as StoredMessage
 from pipeline.store.models import Order, Payment, ReviewItem
 from tests.conftest import Workspace
+from tests.docgen import noise
 from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.test_pipeline import _count, _db, _ready, _receipt, _run
 
@@ -215,9 +216,10 @@ def test_the_nightly_report_is_written_and_mailed_once(ws_mail) -> None:
 
 def test_retention_removes_old_bytes_but_keeps_what_a_newer_message_shares(workspace) -> None:
     _ready(workspace)
-    receipt = _receipt()
+    # A supplier's invoice of 2016, set aside then (a receipt of 2016 could pay no order of
+    # 2026: it would still wait in review, and retention keeps what a person must see).
     old = datetime.fromisoformat("2016-01-04T10:00:00+01:00")
-    _drop(workspace, "old.pdf", receipt, old)
+    _drop(workspace, "old.pdf", noise.supplier_invoice_pdf(), old)
     _drop(workspace, "new.eml", b"Subject: x\r\nFrom: a@b.it\r\n\r\nnothing\r\n", FRIDAY_EVENING)
     _run(workspace, "--now", "2026-11-20T19:05:00+01:00")
     engine = _db(workspace)

@@ -20,18 +20,22 @@ def quick_set() -> Evaluation:
 
 
 def test_the_generated_set_is_decided_right(ws_mail, quick_set: Evaluation) -> None:
+    """On SQLite the whole quick set; on PostgreSQL the cases that need no OCR (reading does
+    not depend on the database, deciding and writing do)."""
     ws, _ = ws_mail
+    on_sqlite = ws.env["PECFLOW_DATABASE__URL"].startswith("sqlite")
+    cases = [c for c in quick_set.cases if on_sqlite or c.form in ("text", "mail")]
     roots = ws.root / "roots.pem"
     roots.write_bytes(root_pem())
     ws.env["PECFLOW_SIGNATURES__TRUST_ROOTS"] = str(roots)
     export = ws.root / "orders.csv"
     export.write_text(orders_csv(quick_set.orders), encoding="utf-8")
     assert ws.cli("orders", "import", str(export)).exit_code == 0
-    for case in quick_set.cases:
+    for case in cases:
         (ws.drop / case.name).write_bytes(case.data)
     _run(ws)
     engine = _db(ws)
-    card = judge(engine, quick_set.cases)
+    card = judge(engine, cases)
     engine.dispose()
     assert card.wrong_confirmations == []
     assert card.share(("adversarial",)) == 1.0, card.misses

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections import Counter
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.message import Message as MimeMessage
 
@@ -248,8 +250,10 @@ def test_renewals_are_done_without_documents_and_extend_the_expiry(ws_mail) -> N
     )  # fmt: skip
     (ws.root / "more.csv").write_text(orders_csv([again]), encoding="utf-8")
     assert ws.cli("orders", "import", str(ws.root / "more.csv")).exit_code == 0
-    pdf = make_receipt_pdf(default_spec(["LM3385999"], Decimal("24.40")), "intesa")
-    (ws.drop / "rinnovo.pdf").write_bytes(pdf)
+    paid = default_spec(["LM3385999"], Decimal("24.40"), execution_date=date(2027, 11, 3))
+    (ws.drop / "rinnovo.pdf").write_bytes(make_receipt_pdf(paid, "intesa"))
+    arrived = datetime(2027, 11, 3, 9, 40, tzinfo=UTC).timestamp()  # the file's arrival
+    os.utime(ws.drop / "rinnovo.pdf", (arrived, arrived))
     _, report = _run(ws, "--now", "2027-11-03T10:00:00+01:00")
     states = {o["code"]: o["state"] for o in report["orders"]}
     assert states == {"LM3385999": "fulfilled"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from parsers.proof import Proof, ProofReading
@@ -99,3 +101,19 @@ def test_a_document_that_proves_no_payment_is_never_confirmed() -> None:
         assert isinstance(decision, Review) and decision.reason is reason
         assert decision.proposed_order_id == 3454898  # ops see which order it is about
         assert all(word in decision.detail for word in proof.words)
+
+
+def test_a_receipt_dated_after_it_arrived_is_a_transfer_booked_for_later() -> None:
+    later = Evidence(["LM3454898"], [], Decimal("24.40"), PAID,
+                     executed_on=date(2027, 3, 20), arrived_on=date(2026, 11, 20))  # fmt: skip
+    assert _reason(decide(later, ORDERS)) is ReviewReason.NOT_EXECUTED
+
+
+def test_a_payment_executed_before_the_order_existed_is_another_payment() -> None:
+    """Last year's transfer of the same amount, on a statement, pays no new renewal."""
+    orders = {3454898: replace(ORDERS[3454898], ordered_on=date(2026, 11, 20))}
+    old = Evidence(["LM3454898"], [], Decimal("24.40"), PAID, executed_on=date(2025, 3, 12))
+    decision = decide(old, orders)
+    assert _reason(decision) is ReviewReason.PAID_BEFORE_ORDER
+    same_day = Evidence(["LM3454898"], [], Decimal("24.40"), PAID, executed_on=date(2026, 11, 20))
+    assert isinstance(decide(same_day, orders), Confirm)

@@ -25,7 +25,7 @@ from parsers.parts import split_parts
 from parsers.pdf_text import extract_pdf_text
 from parsers.proof import Proof, payment_proof
 from parsers.sandbox import Rejected
-from parsers.signed import open_signed, pdf_signatures
+from parsers.signed import looks_signed, open_signed, pdf_signatures
 from parsers.statements import movements
 from tests.docgen import noise, signatures
 from tests.docgen.bundles import bundle_pdf, signed_contract_pdf, typical_bundle
@@ -361,3 +361,59 @@ def test_an_out_of_office_text_is_noise_only_without_attachments() -> None:
                                                                     "intesa"))],
     )  # fmt: skip
     assert parse_message(with_receipt).noise is None
+
+
+def test_the_reseller_is_named_by_whole_words_where_the_bank_names_the_beneficiary() -> None:
+    """`VISURA S.P.A.` is Visura S.p.A., `Revisura` is not; a name in the causale is the
+    customer's word, not the bank's."""
+    layout = (
+        "Data Valuta Descrizione Importo\n"
+        "20/11/2026 20/11/2026 BONIFICO A FAVORE DI VISURA S.P.A. -24,40\n"
+        "21/11/2026 21/11/2026 BONIFICO A FAVORE DI REVISURA SPA -30,00\n"
+        "22/11/2026 22/11/2026 BONIFICO A FAVORE DI MARIO ROSSI CAUSALE: VISURA SPA -36,60\n"
+    )
+    facts = extract_statement_facts(" ".join(layout.split()), layout, RESELLER, [])
+    assert facts.amount == Decimal("24.40") and facts.names_reseller
+
+
+def test_a_statement_of_the_reseller_s_own_account_pays_nobody() -> None:
+    """The bank's statement of Visura's account, to the office: incoming transfers, no row
+    paying us; it is known by whose account it is."""
+    text = extract_pdf_text(noise.bank_statement_pdf(), 5)
+    facts = extract_statement_facts(text.text, "\n".join(text.layouts), RESELLER, [])
+    assert facts.reseller_account and facts.amount is None
+
+
+def test_a_running_balance_beside_each_movement_is_never_its_amount() -> None:
+    layout = (
+        "Data        Descrizione             Importo        Saldo\n"
+        "20/11/2026  BONIFICO A VISURA SPA    -24,40      -300,00\n"
+    )
+    assert [m.amount for m in movements(layout)] == [Decimal("-24.40")]
+
+
+def test_a_receipt_with_words_of_an_autoreply_in_its_subject_is_read() -> None:
+    """Only headers of a program hold whatever is attached: a customer may write "Assente la
+    ricevuta? Eccola" over a receipt, and banks set X-Auto-Response-Suppress on real mail."""
+    pdf = make_receipt_pdf(default_spec([ORDER.code], ORDER.total), "intesa")
+    for subject, headers in (
+        ("Assente la ricevuta? Eccola", {}),
+        ("Contabile bonifico", {"X-Auto-Response-Suppress": "All"}),
+    ):
+        raw = make_email(
+            sender="a@example.it",
+            subject=subject,
+            body="in allegato",
+            attachments=[("c.pdf", "application/pdf", pdf)],
+            headers=headers,
+        )
+        assert parse_message(raw).noise is None, subject
+
+
+def test_a_signed_envelope_is_known_by_its_first_bytes() -> None:
+    """Outside the sandbox only the start is looked at; the parse waits for a worker."""
+    contract = signed_contract_pdf(ORDER)
+    for encoding in ("der", "base64", "pem"):
+        assert looks_signed(signatures.p7m(contract, encoding=encoding))
+    assert not looks_signed(contract)
+    assert not looks_signed(b"\x30\x82\x01" + b"\x30" * 5000)  # deep nesting, never parsed

@@ -38,6 +38,7 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
         ('[calendar]\ntimezone = "Mars/Base"\n', {}, "calendar.timezone: unknown time zone"),
         ('[database]\nurl = "mysql://x/y"\n', {}, "database.url: only sqlite and postgresql"),
         ("[smtp\n", {}, "is not valid TOML"),
+        ('[signatures]\ntrust_roots = "cas.pem"\n', {}, "signatures.trust_roots: no such file"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_key(

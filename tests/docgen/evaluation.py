@@ -15,7 +15,7 @@ What a case expects is a list of clauses joined by "; ":
   quarantined | ignored <noise>   that outcome; an ignored one opens no review item
   attach LM… <kind>        a document of the kind filed to the order
   expires LM… <date>       the order's identity document read with this expiry
-  signed LM… valid|invalid|unverified   its contract's digital signature verdict
+  signed valid|invalid|unverified   its contract's digital signature verdict
   reply <kind> | no-reply  the sender answered with that e-mail, or not answered at all
 """
 
@@ -37,6 +37,7 @@ from tests.docgen.hostile import encrypted_pdf, executable_as_pdf, truncated_pdf
 from tests.docgen.ids import identity_image, identity_spec_for
 from tests.docgen.messages import make_email
 from tests.docgen.orders import OrderSpec, make_order
+from tests.docgen.paperwork import contract_pdf
 from tests.docgen.proofless import pending_transfer_pdf, portal_summary_pdf, transfer_form_png
 from tests.docgen.receipts import (
     LAYOUTS,
@@ -96,8 +97,7 @@ class Size:
 
 
 FULL = Size()
-QUICK = Size(scan_layouts=("intesa", "bollettino", "english", "table_fees"), amounts_per_layout=2,
-             images=1)  # fmt: skip
+QUICK = Size(scan_layouts=("intesa", "bollettino", "table_fees"), amounts_per_layout=2, images=1)
 
 
 class _Builder:
@@ -364,7 +364,10 @@ def _signed_contracts(b: _Builder) -> None:
         ("twice", "contratto.pdf.p7m.p7m", signatures.p7m_twice, "valid"),
         ("parallel", "contratto.pdf.p7m", lambda pdf: signatures.p7m_twice(pdf, nested=False),
          "valid"),
-        ("tampered", "contratto.pdf.p7m", signatures.tampered_p7m, "invalid"),
+        # Another contract put in after signing: still a readable PDF, the signature broken.
+        ("tampered", "contratto.pdf.p7m",
+         lambda pdf: signatures.tampered_p7m(pdf, altered=contract_pdf(None, "Ignoto", "x@y.it")),
+         "invalid"),
         ("expired", "contratto.pdf.p7m", lambda pdf: signatures.p7m(pdf, "expired"), "invalid"),
         ("selfsigned", "contratto.pdf.p7m", lambda pdf: signatures.p7m(pdf, "selfsigned"),
          "invalid"),
@@ -373,9 +376,13 @@ def _signed_contracts(b: _Builder) -> None:
     for n, (how, filename, sign, verdict) in enumerate(made):
         order = b.order()
         signed = sign(signed_contract_pdf(order))
-        b.add_mail(f"c{n}-{how}", f"attach {order.code} contract; signed {order.code} {verdict}",
-                   order, [(filename, signed)], group="signed",
-                   subject=f"contratto firmato digitalmente {order.code}")  # fmt: skip
+        # A signature that fails keeps the contract from the order until a person looks.
+        filed = "review signature_invalid"
+        if verdict == "valid":
+            filed = f"attach {order.code} contract"
+        subject = f"contratto firmato digitalmente {order.code}"
+        b.add_mail(f"c{n}-{how}", f"{filed}; signed {verdict}", order, [(filename, signed)],
+                   group="signed", subject=subject)  # fmt: skip
 
 
 def _noise(b: _Builder) -> None:
@@ -577,12 +584,10 @@ def _holds(clause: str, mid: int, outcome: str, reason: str | None, seen: Outcom
             for k, c, f in documents
         )
     if verb == "signed":
-        code, verdict = what.split()
         return any(
-            k == "contract" and c == code and "signed_by" in f
-            and f.get("signature_valid") is _VERDICTS[verdict]
-            for k, c, f in documents
-        )  # fmt: skip
+            k == "contract" and "signed_by" in f and f.get("signature_valid") is _VERDICTS[what]
+            for k, _, f in documents
+        )
     if verb == "reply":
         return what in seen.replies.get(mid, set())
     if verb == "no-reply":

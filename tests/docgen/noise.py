@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.message import EmailMessage, Message, MIMEPart
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from html import escape as _escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -266,6 +266,18 @@ def _stored(part: Message) -> Any:
     return part._payload  # type: ignore[attr-defined]
 
 
+_ADDRESS_HEADERS = {"from", "to", "cc", "reply-to", "sender"}
+
+
+def _mailboxes(name: str, value: str) -> str:
+    """An address header as a mailer writes it: a display name outside ASCII (Nicolò) in an
+    RFC 2047 encoded word, so that the header stays 7-bit."""
+    if name.lower() not in _ADDRESS_HEADERS or value.isascii():
+        return value
+    display, address = parseaddr(value)
+    return formataddr((display, address), charset="utf-8")
+
+
 def _root(
     headers: Sequence[Header],
     body: MIMEPart,
@@ -275,7 +287,7 @@ def _root(
     """The message: `headers`, then the body part's own headers, then `after`."""
     message = EmailMessage(policy=POLICY)
     for name, value in [*headers, *body.raw_items(), *after]:
-        message.set_raw(name, value)
+        message.set_raw(name, _mailboxes(name, value))
     message.set_payload(_stored(body))
     if preamble is not None:
         message.preamble = preamble
@@ -2451,7 +2463,7 @@ def related_email(
     ]
     message = EmailMessage(policy=POLICY)
     for name, value in headers:
-        message.set_raw(name, value)
+        message.set_raw(name, _mailboxes(name, value))
     message.set_payload(_stored(content))
     return message.as_bytes()
 
