@@ -31,4 +31,6 @@ echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
 
 .venv/bin/ruff check .
 .venv/bin/mypy config pipeline parsers mailer jobs
-exec .venv/bin/python -m pytest "$@"
+# Two workers, one per core (PECFLOW_TEST_WORKERS to change it); a file's tests stay together so
+# that its fixtures are built once.
+exec .venv/bin/python -m pytest -n "${PECFLOW_TEST_WORKERS:-2}" --dist loadfile "$@"
