@@ -187,8 +187,9 @@ def _brightened(page: Image.Image) -> Image.Image:
     page whose paper is white is left as it is: stretching it would darken a card's pale
     background pattern into the text."""
     histogram = page.histogram()
+    left_out = sum(histogram) * CONTRAST_CUTOFF / 100
     brightest, seen = 255, 0
-    while seen < sum(histogram) * CONTRAST_CUTOFF / 100 and brightest > 0:
+    while seen < left_out and brightest > 0:
         seen += histogram[brightest]
         brightest -= 1
     if brightest >= DIM_PAPER:

@@ -146,9 +146,10 @@ def movements(layout: str) -> list[Movement]:
             close()
             current, columns = [], _columns(line)
             continue
-        if _opens(line, money, dated) or (money and balance.search(line.lower())):
+        is_balance = bool(money) and balance.search(line.lower()) is not None
+        if _opens(line, money, dated) or is_balance:
             close()
-            current = [] if balance.search(line.lower()) else [line]
+            current = [] if is_balance else [line]
             amount = _amount(money, columns)
         elif current:
             current.append(line)

@@ -256,10 +256,11 @@ class _Run:
         sha = self.archive.put(attachment.data)
         parts = split_parts(reading)
         documents = []
+        signed = _signature_facts(reading)  # the file's, for each document in it
         for part in parts:
             kind = part.classification
             facts: dict[str, Any] = {"barcodes": list(part.barcodes)} if part.barcodes else {}
-            facts.update(_signature_facts(reading))
+            facts.update(signed)
             if kind.kind is DocumentKind.IDENTITY_DOCUMENT:
                 facts.update(self._validity(part.text))
             document = Document(
