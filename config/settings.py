@@ -153,6 +153,8 @@ class LimitsSettings(_Section):
     parse_timeout_seconds: float = Field(default=30.0, gt=0)
     parse_memory_mb: int = Field(default=768, ge=64)
     parse_workers: int = Field(default=0, ge=0, le=64)  # 0: one per core
+    # A message whose reading or deciding fails on this many runs in a row is quarantined.
+    failed_runs_before_quarantine: int = Field(default=3, ge=1)
 
 
 class CalendarSettings(_Section):

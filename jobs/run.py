@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.drop_folder import list_drop_folder
+from mailer.drop_folder import DropProblem, list_drop_folder, open_dropped
 from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
 from parsers.codes import order_code
@@ -24,7 +24,7 @@ from parsers.documents import ParseLimits
 from parsers.reading import MessageReading, read_message
 from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
-from pipeline.batches import FAILED, finish_batch, record_item, start_batch
+from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
 from pipeline.fulfilment import fulfil_due
 from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, Observation, observe
 from pipeline.ingest import ingest
@@ -87,44 +87,65 @@ class Runner:
         return Actor(self.actor_name, self.batch_id)
 
     def poll_drop_folder(self) -> None:
-        folder = self.settings.paths.drop_folder
-        dropped_files = list_drop_folder(folder, self.now)
-        for done, dropped in enumerate(dropped_files):
-            self.progress("ingest", done, len(dropped_files))
+        """Take every complete file; one that cannot be taken is an item naming it and why,
+        and the rest of the folder and of the run go on."""
+        entries = list_drop_folder(self.settings.paths.drop_folder)
+        for done, entry in enumerate(entries):
+            self.progress("ingest", done, len(entries))
+            if isinstance(entry, DropProblem):
+                self._drop_problem(entry)
+                continue
             try:
-                with dropped.path.open("rb") as stream:
-                    ingest(
+                with open_dropped(entry, self.now) as (stream, received_at):
+                    ingested = ingest(
                         self.store,
                         self.archive,
                         stream,
                         source="drop",
-                        source_id=dropped.source_id,
-                        raw_format=dropped.raw_format,
-                        received_at=dropped.received_at,
+                        source_id=entry.source_id,
+                        raw_format=entry.raw_format,
+                        received_at=received_at,
                         batch_id=self.batch_id,
                         now=self.now,
-                        filename=dropped.path.name if dropped.raw_format == "file" else None,
+                        filename=entry.shown if entry.raw_format == "file" else None,
                     )
             except FileNotFoundError:  # taken meanwhile by another worker or an admin
-                continue
-            except Exception as exc:  # the file stays in the folder for the next run
-                log.error(
-                    "drop folder: cannot ingest %s: %s", dropped.path.name, type(exc).__name__
+                self._drop_problem(
+                    DropProblem(entry.shown, "vanished before it was read", vanished=True)
                 )
-                with self.store.unit() as session:
-                    record_item(
-                        session,
-                        self.batch_id,
-                        "file",
-                        dropped.path.name,
-                        FAILED,
-                        self.now,
-                        detail=f"{type(exc).__name__}: {exc}",
-                    )
                 continue
-            if not self.store.dry_run:
-                dropped.path.unlink(missing_ok=True)
-        self.progress("ingest", len(dropped_files), len(dropped_files))
+            except OSError as exc:  # the file stays in the folder for the next run
+                self._drop_problem(DropProblem(entry.shown, f"cannot be read: {_os_reason(exc)}"))
+                continue
+            if self.store.dry_run:
+                continue
+            try:
+                entry.path.unlink(missing_ok=True)
+            except OSError as exc:
+                self._drop_problem(
+                    DropProblem(
+                        entry.shown,
+                        f"taken as message {ingested.message_id} but cannot be removed from the "
+                        f"folder: {_os_reason(exc)}",
+                    )
+                )
+        self.progress("ingest", len(entries), len(entries))
+
+    def _drop_problem(self, problem: DropProblem) -> None:
+        outcome = "skipped" if problem.vanished else FAILED
+        with self.store.unit() as session:
+            if problem.lasting and said_before(session, "file", problem.shown, problem.reason):
+                return
+            log.error("drop folder: %s: %s", problem.shown, problem.reason)
+            record_item(
+                session,
+                self.batch_id,
+                "file",
+                problem.shown,
+                outcome,
+                self.now,
+                detail=problem.reason,
+            )
 
     def poll_imap(self) -> None:
         """Fetch UIDs above the cursor; each message and the cursor commit together."""
@@ -208,10 +229,12 @@ class Runner:
         self.errors.append(reason)
 
     def pending_messages(self) -> list[int]:
+        """New messages, and those a run failed on: tried again until they have failed on
+        `failed_runs_before_quarantine` runs in a row."""
         with self.store.unit() as session:
             return list(
                 session.scalars(
-                    select(Message.id).where(Message.outcome == "received").order_by(Message.id)
+                    select(Message.id).where(Message.outcome.in_(RETRYABLE)).order_by(Message.id)
                 )
             )
 
@@ -262,17 +285,27 @@ class Runner:
         )
 
     def _fail(self, message_id: int, exc: Exception) -> None:
+        """A failed message is tried again by the next run, until it has failed on
+        `failed_runs_before_quarantine` runs in a row: then it is quarantined with the cause."""
         log.error("message %s failed: %s", message_id, type(exc).__name__)
-        detail = f"{type(exc).__name__}: {str(exc)[:500]}"
+        cause = f"{type(exc).__name__}: {str(exc)[:500]}"
+        limit = self.settings.limits.failed_runs_before_quarantine
         with self.store.unit() as session:
-            message = session.get_one(Message, message_id)
-            message.outcome, message.reason = FAILED, detail
+            message = session.get_one(Message, message_id, with_for_update=True)
+            message.failed_runs += 1
+            outcome, detail = FAILED, cause
+            if message.failed_runs >= limit:
+                outcome = "quarantined"
+                detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
+                message.processed_at = self.now
+                log.error("message %s quarantined after %d failed runs", message_id, limit)
+            message.outcome, message.reason = outcome, detail
             record_item(
                 session,
                 self.batch_id,
                 "message",
                 message.source_id,
-                FAILED,
+                outcome,
                 self.now,
                 detail=detail,
                 message_id=message_id,
@@ -417,6 +450,10 @@ def _advance(status: FolderStatus, uid: int, now: datetime, session: Session) ->
         state = MailboxState(folder=status.folder)
         session.add(state)
     state.uidvalidity, state.last_uid, state.updated_at = status.uidvalidity, uid, now
+
+
+def _os_reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def read_ahead(

@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from config import Settings
 from jobs.scheduled import Clock, Jobs
 from jobs.single_instance import only_instance
+from pipeline.batches import abandon_dead
 from pipeline.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ def serve(
     stop = threading.Event()
     lost = False
     with only_instance(store.engine) as still_held:
+        with store.unit() as session:
+            abandon_dead(session, clock())
         _current = Jobs(store, settings, clock, stopping=stop.is_set)
         scheduler = build(store, settings)
 

@@ -3,37 +3,123 @@
 A file is taken only when complete: hidden names (`.name`) and `*.part`/`*.tmp` are left
 alone, so copy in under such a name and rename. A file leaves the folder only after its
 archive copy and message row are committed.
+
+Nothing in the folder can stop a run: whatever cannot be taken (a name that is not UTF-8, a
+file the service may not read, a directory, a symlink, a pipe) becomes a problem that names it,
+escaped for display, and the reason. Directories and links are never followed.
 """
 
 from __future__ import annotations
 
+import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 HEADER_BYTES = 64 * 1024
+# Opened without following a link, and without blocking on a pipe put there meanwhile.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory: not entered (only files at the top of the folder are taken)"),
+    (stat.S_ISLNK, "a symbolic link: not followed (copy the file itself into the folder)"),
+    (stat.S_ISFIFO, "a named pipe (FIFO): not read"),
+    (stat.S_ISSOCK, "a socket: not read"),
+    (stat.S_ISCHR, "a device: not read"),
+    (stat.S_ISBLK, "a device: not read"),
+)
 
 
 @dataclass(frozen=True)
 class DroppedFile:
     path: Path
+    shown: str  # the name as logs, batches and the database may hold it
     raw_format: str  # rfc822 or file
-    received_at: datetime
+    mtime_ns: int
 
     @property
     def source_id(self) -> str:
-        return f"{self.path.name}@{self.path.stat().st_mtime_ns}"
+        return f"{self.shown}@{self.mtime_ns}"
 
 
-def _server_received(path: Path) -> datetime | None:
+@dataclass(frozen=True)
+class DropProblem:
+    """Something in the folder that is not taken. `lasting`: it is not a file and never will
+    be (a directory, a link): said once, not on every run."""
+
+    shown: str
+    reason: str
+    lasting: bool = False
+    vanished: bool = False
+
+
+def shown_name(name: str) -> str:
+    """A file name safe to print and store: bytes that are not UTF-8 and control characters
+    written as escapes (`\\xe9`), the rest as it is."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def list_drop_folder(folder: Path) -> list[DroppedFile | DropProblem]:
+    """What the folder holds, by name; nothing is opened here."""
+    if not folder.is_dir():
+        return []
+    found: list[DroppedFile | DropProblem] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name)):
+        name = entry.name
+        if name.startswith(".") or name.lower().endswith(INCOMPLETE_SUFFIXES):
+            continue
+        shown = shown_name(name)
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            found.append(DropProblem(shown, "vanished before it was read", vanished=True))
+            continue
+        except OSError as exc:
+            found.append(DropProblem(shown, f"cannot be examined: {exc.strerror}"))
+            continue
+        kind = next((why for test, why in _NOT_REGULAR if test(info.st_mode)), None)
+        if kind is not None:
+            found.append(DropProblem(shown, kind, lasting=True))
+            continue
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            found.append(
+                DropProblem(shown, "the file name is not valid UTF-8: rename it to be taken")
+            )
+            continue
+        raw_format = "rfc822" if name.lower().endswith(".eml") else "file"
+        found.append(DroppedFile(Path(entry.path), shown, raw_format, info.st_mtime_ns))
+    return found
+
+
+@contextmanager
+def open_dropped(dropped: DroppedFile, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
+    """The file's bytes and its arrival: the time in an `.eml`'s topmost Received header (the
+    receiving server's clock), else its modification time; never later than now. Raises
+    OSError when it cannot be read, or is no longer a regular file."""
+    fd = os.open(dropped.path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(0, "no longer a regular file")
+        stamp = datetime.fromtimestamp(info.st_mtime, UTC)
+        if dropped.raw_format == "rfc822":
+            stamp = _server_received(stream.read(HEADER_BYTES)) or stamp
+            stream.seek(0)
+        yield stream, min(stamp, now)
+
+
+def _server_received(head: bytes) -> datetime | None:
     """The time in the topmost Received header: the receiving server's clock, not the sender's."""
-    with path.open("rb") as handle:
-        headers = BytesHeaderParser().parsebytes(handle.read(HEADER_BYTES))
-    received = headers.get_all("Received") or []
+    received = BytesHeaderParser().parsebytes(head).get_all("Received") or []
     if not received:
         return None
     try:
@@ -41,21 +127,3 @@ def _server_received(path: Path) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo else None
-
-
-def list_drop_folder(folder: Path, now: datetime) -> list[DroppedFile]:
-    """Complete regular files, oldest name first; a received time never later than now."""
-    if not folder.is_dir():
-        return []
-    found: list[DroppedFile] = []
-    for path in sorted(folder.iterdir()):
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or path.name.startswith("."):
-            continue
-        if path.name.lower().endswith(INCOMPLETE_SUFFIXES):
-            continue
-        raw_format = "rfc822" if path.suffix.lower() == ".eml" else "file"
-        mtime = datetime.fromtimestamp(info.st_mtime, UTC)
-        stamp = (_server_received(path) if raw_format == "rfc822" else None) or mtime
-        found.append(DroppedFile(path, raw_format, min(stamp, now)))
-    return found

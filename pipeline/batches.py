@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.liveness import gone, this_process
 from pipeline.store.models import Batch, BatchItem
 
+log = logging.getLogger(__name__)
 FAILED = "failed"
+RUNNING = "running"
+ABANDONED = "abandoned"
 
 
 def start_batch(
     session: Session, kind: str, actor: str, now: datetime, parent_id: int | None = None
 ) -> Batch:
+    abandon_dead(session, now)
     batch = Batch(
-        kind=kind, status="running", started_at=now, actor=actor, parent_id=parent_id, counts={}
+        kind=kind,
+        status=RUNNING,
+        started_at=now,
+        actor=actor,
+        parent_id=parent_id,
+        counts={},
+        owner=this_process(),
     )
     session.add(batch)
     session.flush()
@@ -51,12 +65,61 @@ def record_item(
     )
 
 
-def finish_batch(session: Session, batch_id: int, now: datetime, error: str | None = None) -> Batch:
-    """Close a batch: it failed when it stopped early or any item failed."""
+def said_before(session: Session, item_type: str, item_ref: str, detail: str) -> bool:
+    """Whether an earlier batch already reported this item with this detail."""
+    query = select(BatchItem.id).where(
+        BatchItem.item_type == item_type,
+        BatchItem.item_ref == item_ref[:500],
+        BatchItem.detail == detail,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def finish_batch(
+    session: Session,
+    batch_id: int,
+    now: datetime,
+    error: str | None = None,
+    *,
+    counts: Mapping[str, int] | None = None,
+) -> Batch:
+    """Close a batch: it failed when it stopped early or any item failed. `counts`, when
+    given, are the outcomes the caller tallied itself (an import counts its unchanged rows
+    without an item each), instead of counting the items."""
     batch = session.get_one(Batch, batch_id)
-    outcomes = Counter(item.outcome for item in batch.items)
+    if counts is not None:
+        outcomes = Counter({outcome: n for outcome, n in counts.items() if n})
+    else:
+        outcomes = Counter(item.outcome for item in batch.items)
     batch.counts = dict(sorted(outcomes.items()))
     batch.ended_at = now
     batch.error = error
     batch.status = "failed" if error or outcomes[FAILED] else "succeeded"
     return batch
+
+
+def abandon_dead(session: Session, now: datetime) -> list[Batch]:
+    """Mark `abandoned` the running batches whose process has died (killed, or the machine
+    restarted), with when and why; what their items did stays recorded."""
+    dead = [
+        batch
+        for batch in session.scalars(select(Batch).where(Batch.status == RUNNING))
+        if gone(batch.owner)
+    ]
+    for batch in dead:
+        outcomes = Counter(item.outcome for item in batch.items)
+        batch.counts = dict(sorted(outcomes.items()))
+        batch.status, batch.ended_at = ABANDONED, now
+        batch.error = (
+            f"the process that ran it ({_owner_shown(batch.owner)}) ended before it finished; "
+            f"marked abandoned at {now.isoformat(timespec='seconds')}"
+        )
+        log.warning("batch %s marked abandoned: %s", batch.id, batch.error)
+    return dead
+
+
+def _owner_shown(owner: str | None) -> str:
+    if not owner:
+        return "unknown"
+    host, _, pid, _ = owner.rsplit(":", 3)
+    return f"pid {pid} on {host}"

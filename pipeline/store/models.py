@@ -132,6 +132,9 @@ class Batch(Base):
     actor: Mapped[str] = mapped_column(String(64))
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The process running it (see pipeline/liveness.py): how a batch left running by a
+    # process that died is told from one still at work.
+    owner: Mapped[str | None] = mapped_column(String(300))
 
     items: Mapped[list[BatchItem]] = relationship(back_populates="batch", order_by="BatchItem.id")
 
@@ -180,6 +183,8 @@ class Message(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # When the retention purge deleted its raw bytes and its documents' from the archive.
     archive_purged_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Runs in a row whose reading or deciding of it failed; at the limit it is quarantined.
+    failed_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     documents: Mapped[list[Document]] = relationship(
         back_populates="message", order_by="Document.id"
