@@ -25,6 +25,7 @@ from parsers.sniff import SIGNED_ENVELOPE, sniff
 MAX_DEPTH = 3  # forwarded messages opened inside one another
 MAX_NESTING = 30  # multipart levels, against hostile nesting
 MAX_PARTS = 500
+BEYOND_NAMED = 10  # parts left unread past the limits that the message's reason names
 PEC_RECEIPTS = frozenset(
     {
         "accettazione",
@@ -66,6 +67,9 @@ class ParsedMessage:
     # Why the message needs nobody (spam, a bounce, an auto-reply, bulk mail), or None.
     noise: str | None = None
     decorations: int = 0  # images in the body too small to be documents (logos, flags)
+    # Parts past MAX_PARTS or MAX_NESTING, left unread: how many, and the first names.
+    beyond_limit: int = 0
+    beyond_names: tuple[str, ...] = ()
 
 
 def decode_text(value: str | None) -> str:
@@ -114,10 +118,13 @@ class _Walker:
         self.attachments: list[Attachment] = []
         self.decorations = 0
         self.parts = 0
+        self.beyond = 0
+        self.beyond_names: list[str] = []
 
     def walk(self, part: Message, depth: int, nesting: int = 0, related: bool = False) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS or nesting > MAX_NESTING:
+            self._left_unread(part)
             return
         content_type = part.get_content_type()
         filename = safe_filename(part.get_filename())
@@ -142,6 +149,13 @@ class _Walker:
             self.html.append(_html_to_text(part_text(part)))
         else:
             self._attach(part, filename, content_type)
+
+    def _left_unread(self, part: Message) -> None:
+        """Counted and, for the first few, named: never dropped without a word."""
+        self.beyond += 1
+        name = safe_filename(part.get_filename()) or part.get_content_type()
+        if len(self.beyond_names) < BEYOND_NAMED:
+            self.beyond_names.append(name)
 
     def _attach(self, part: Message, filename: str | None, declared: str) -> None:
         if isinstance(part.get_payload(), list):  # a message kept whole past the depth bound
@@ -239,6 +253,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
         if spam(envelope, subject)
         else noise(content, subject, walker.body, sender, attached=bool(walker.attachments)),
         decorations=walker.decorations,
+        beyond_limit=walker.beyond,
+        beyond_names=tuple(walker.beyond_names),
     )
 
 

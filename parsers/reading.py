@@ -6,12 +6,14 @@ workers and then decides them one at a time, in order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 
 from parsers.documents import DocumentReading, ParseLimits, read_attachment
-from parsers.mime import ParsedMessage, bare_file, parse_message
+from parsers.mime import Attachment, ParsedMessage, bare_file, parse_message
 from parsers.sandbox import Rejected, Sandbox
 
 
@@ -45,5 +47,17 @@ def read_message(
             return MessageReading(rejected=f"unreadable message: {exc.reason}")
     if parsed.pec_receipt or parsed.noise:
         return MessageReading(parsed)  # nothing in it is read: a bounce carries our own mail
-    documents = tuple(read_attachment(a, limits, sandbox, received_at) for a in parsed.attachments)
-    return MessageReading(parsed, documents=documents)
+    # A file attached many times over is read once: a hostile message cannot cost more for it.
+    keys = [_same_reading(a) for a in parsed.attachments]
+    read: dict[tuple[str, str, str, bytes], DocumentReading] = {}
+    for key, attachment in zip(keys, parsed.attachments, strict=True):
+        if key not in read:
+            read[key] = read_attachment(attachment, limits, sandbox, received_at)
+    return MessageReading(parsed, documents=tuple(read[key] for key in keys))
+
+
+def _same_reading(attachment: Attachment) -> tuple[str, str, str, bytes]:
+    """What a reading depends on: the bytes, the types, and the name's extensions only."""
+    suffixes = "".join(PurePosixPath(attachment.filename or "").suffixes[-2:]).lower()
+    digest = hashlib.sha256(attachment.data).digest()
+    return suffixes, attachment.declared_type, attachment.media_type, digest

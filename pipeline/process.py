@@ -31,7 +31,7 @@ from parsers.facts import (
     extract_statement_facts,
 )
 from parsers.identity import LATEST_DATE, expiry
-from parsers.mime import Attachment, ParsedMessage
+from parsers.mime import MAX_PARTS, Attachment, ParsedMessage
 from parsers.noise import NOT_FOR_US
 from parsers.parts import Part, split_parts
 from parsers.proof import Proof
@@ -55,7 +55,14 @@ from pipeline.paperwork import apply_papers
 from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
 from pipeline.review_items import open_review
 from pipeline.states import OrderState
-from pipeline.store.models import Document, Message, Order, Payment, PaymentOrder
+from pipeline.store.models import (
+    Document,
+    Message,
+    Order,
+    Payment,
+    PaymentOrder,
+    ReviewItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +122,12 @@ def _finish(message: Message, outcome: Outcome, now: datetime) -> Outcome:
     return outcome
 
 
+@dataclass
+class _Opened:
+    item: ReviewItem
+    count: int = 1
+
+
 class _Run:
     """The writes for one message; kept together so each rule has one place."""
 
@@ -133,7 +146,8 @@ class _Run:
         self.settings = settings
         self.actor = actor
         self.now = now
-        self.reviews: list[str] = []
+        # One review item per distinct problem (reason and detail), however many parts share it.
+        self.reviews: dict[tuple[ReviewReason, str], _Opened] = {}
         self.confirmed: list[int] = []
         self.scheduled: list[int] = []
         self.window = business_calendar(settings).payment_window(message.received_at)
@@ -143,6 +157,14 @@ class _Run:
 
     def handle(self, parsed: ParsedMessage, readings: tuple[DocumentReading, ...]) -> Outcome:
         message_codes = find_order_codes(f"{parsed.subject}\n{parsed.body_text}")
+        if parsed.beyond_limit:
+            names = ", ".join(parsed.beyond_names)
+            more = parsed.beyond_limit - len(parsed.beyond_names)
+            self._review(
+                ReviewReason.UNREADABLE,
+                f"{parsed.beyond_limit} part(s) past the limit of {MAX_PARTS} left unread: "
+                f"{names}{f' and {more} more' if more else ''}",
+            )
         parts = [
             found
             for att, reading in zip(parsed.attachments, readings, strict=True)
@@ -154,7 +176,7 @@ class _Run:
             for document, part in parts
             if document.status == READ and document.kind == DocumentKind.PAYMENT_RECEIPT
         }
-        if self._not_for_us(documents, receipts, message_codes):
+        if not self.reviews and self._not_for_us(documents, receipts, message_codes):
             return Outcome("ignored", NOT_FOR_US)
         useful = 0
         for document in documents:
@@ -198,7 +220,7 @@ class _Run:
             return Outcome("quarantined", reasons)
         done = (self.confirmed, self.documents_for, self.scheduled)
         if self.reviews:
-            return Outcome("review", "; ".join(self.reviews), *done)
+            return Outcome("review", "; ".join(self._said_reviews()), *done)
         held = None
         if self.scheduled:  # said on the message, so that ops see why nothing moved yet
             opens = self.window.not_before.astimezone(self.settings.zone)
@@ -309,18 +331,32 @@ class _Run:
         payment: Payment | None = None,
         proposed: int | None = None,
     ) -> None:
-        self.reviews.append(f"{reason.value}: {detail}")
-        open_review(
-            self.session,
-            reason,
-            detail,
-            now=self.now,
-            batch_id=self.actor.batch_id,
-            message_id=self.message.id,
-            document_id=document.id if document else None,
-            payment_id=payment.id if payment else None,
-            proposed_order_id=proposed,
+        opened = self.reviews.get((reason, detail))
+        if opened is not None:
+            opened.count += 1
+            return
+        self.reviews[reason, detail] = _Opened(
+            open_review(
+                self.session,
+                reason,
+                detail,
+                now=self.now,
+                batch_id=self.actor.batch_id,
+                message_id=self.message.id,
+                document_id=document.id if document else None,
+                payment_id=payment.id if payment else None,
+                proposed_order_id=proposed,
+            )
         )
+
+    def _said_reviews(self) -> list[str]:
+        """The message's reason; an item shared by several parts says how many."""
+        said = []
+        for (reason, detail), opened in self.reviews.items():
+            if opened.count > 1:
+                opened.item.detail = f"{detail} ({opened.count} parts of the message alike)"
+            said.append(f"{reason.value}: {opened.item.detail}")
+        return said
 
     def _no_useful_document(self, documents: list[Document]) -> None:
         unreadable = [d for d in documents if d.status == UNREADABLE]
