@@ -51,8 +51,16 @@ def test_batches_with_many_failures_are_one_email_per_incident(ws_mail, monkeypa
     ws, mailbox = ws_mail
     ws.env.update(PECFLOW_MAIL__OPS_ADDRESS=OPS, PECFLOW_ALERTS__BATCH_FAILURES="2")
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("simulated bug")
+    import jobs.run
+
+    original = jobs.run.process_message
+
+    def broken(session, message, *args, **kwargs):
+        # A bug on the first try only: the next run, which tries failed messages again,
+        # decides them, so each poll's failures are its new messages'.
+        if message.failed_runs == 0:
+            raise RuntimeError("simulated bug")
+        return original(session, message, *args, **kwargs)
 
     _ready(ws)
     monkeypatch.setattr("jobs.run.process_message", broken)
