@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
+from jobs.error_lines import error_line
 from jobs.imports import import_orders
 from jobs.report import make_report, yesterday
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
@@ -35,6 +36,7 @@ from pipeline.business_calendar import business_calendar
 from pipeline.fulfilment import CannotActivate, activate
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
+from pipeline.private_files import PRIVATE_UMASK, make_private
 from pipeline.provisioning import (
     ManualProvisioner,
     Provisioner,
@@ -92,6 +94,7 @@ class UserError(Exception):
 
 class _State:
     config: Path | None = None
+    settings: Settings | None = None  # the last loaded, for main() to explain an error with
 
 
 @app.callback()
@@ -103,6 +106,8 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     _State.config = config
+    # What pecflow writes is for the service user alone, whatever umask ops start it with.
+    os.umask(PRIVATE_UMASK)
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler
     if sys.stderr.isatty():
@@ -117,9 +122,10 @@ def _main(
 
 def settings() -> Settings:
     try:
-        return load_settings(_State.config)
+        _State.settings = load_settings(_State.config)
     except ConfigError as exc:
         raise UserError(f"config: {exc}") from None
+    return _State.settings
 
 
 def parse_now(value: str | None, zone: ZoneInfo | None = None, what: str = "--now") -> datetime:
@@ -139,13 +145,25 @@ def parse_now(value: str | None, zone: ZoneInfo | None = None, what: str = "--no
 
 
 @contextmanager
-def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
+def opening(cfg: Settings) -> Iterator[None]:
+    """Opening the data folder and the database: what stops it is one line (exit 2), in the
+    words of jobs/error_lines.py; an unknown file error stays an internal error."""
     try:
-        opened = open_store(cfg.database_url, dry_run=dry_run)
+        yield
     except SchemaOutOfDate as exc:
         raise UserError(str(exc)) from None
     except Exception as exc:
-        raise UserError(f"database: cannot connect ({type(exc).__name__})") from None
+        line = error_line(exc, cfg, connecting=True)
+        if line is None and isinstance(exc, OSError):
+            raise
+        raise UserError(line or f"database: cannot connect ({type(exc).__name__})") from None
+
+
+@contextmanager
+def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
+    with opening(cfg):
+        make_private(cfg)
+        opened = open_store(cfg.database_url, dry_run=dry_run)
     try:
         yield opened
     finally:
@@ -231,7 +249,14 @@ def config_show(as_json: JsonOpt = False) -> None:
 
 
 def _upgrade(cfg: Settings) -> None:
-    engine = make_engine(cfg.database_url)
+    with opening(cfg):
+        make_private(cfg)
+        engine = make_engine(cfg.database_url)
+        try:
+            engine.connect().close()
+        except Exception:
+            engine.dispose()
+            raise
     try:
         before, after = upgrade(engine)
     finally:
@@ -778,6 +803,11 @@ def main() -> None:
         typer.echo("pecflow: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        line = error_line(exc, _State.settings)  # a full disk, a data folder gone read-only…
+        if line is not None:
+            log.debug("%s", line, exc_info=True)
+            typer.echo(f"pecflow: {line}", err=True)
+            sys.exit(2)
         log.debug("internal error", exc_info=True)
         typer.echo(
             f"pecflow: internal error: {type(exc).__name__} (run with -v for details)", err=True

@@ -108,10 +108,18 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
         settings.mail.ops_address or None,
     )
     table = report_csv(report).encode()
-    paths.chart.write_bytes(chart)
-    paths.csv.write_bytes(table)
     page = render("nightly_report", {**base, "chart_src": paths.chart.name})
-    paths.html.write_text(page.html, encoding="utf-8")
+    for path, data in (
+        (paths.chart, chart),
+        (paths.csv, table),
+        (paths.html, page.html.encode("utf-8")),
+    ):
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            if exc.filename is None:  # a write on a full disk names no file
+                exc.filename = str(path)
+            raise
     with store.unit() as session:
         row = enqueue_ops(
             session,

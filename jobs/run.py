@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from jobs.error_lines import DISK_FULL, error_line
 from mailer.drop_folder import DropProblem, list_drop_folder, open_dropped
 from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
@@ -115,6 +117,8 @@ class Runner:
                 )
                 continue
             except OSError as exc:  # the file stays in the folder for the next run
+                if exc.errno in DISK_FULL or exc.filename not in (None, os.fspath(entry.path)):
+                    raise  # the archive's or the disk's trouble, not this file's: stop the run
                 self._drop_problem(DropProblem(entry.shown, f"cannot be read: {_os_reason(exc)}"))
                 continue
             if self.store.dry_run:
@@ -257,6 +261,9 @@ class Runner:
                 try:
                     self._process_one(row.id, reading.result(), skip_final)
                 except Exception as exc:
+                    if error_line(exc, self.settings) is not None:
+                        raise  # the machine's trouble (a full disk, the database gone), not the
+                        # message's: it must not count towards quarantining it
                     self._fail(row.id, exc)
         self.progress("process", len(ids), len(ids))
 
@@ -477,7 +484,8 @@ def read_ahead(
 
 def run_once(runner: Runner) -> RunReport:
     runner.start("run")
-    try:
+
+    def steps() -> None:
         runner.poll_imap()
         runner.poll_drop_folder()
         runner.process(runner.pending_messages())
@@ -486,10 +494,8 @@ def run_once(runner: Runner) -> RunReport:
         runner.file_imap()
         runner.watch_health()
         runner.send()
-    except Exception as exc:
-        log.error("run stopped: %s", type(exc).__name__)
-        return runner.finish(f"{type(exc).__name__}: {exc}")
-    return runner.finish()
+
+    return _closing(runner, steps)
 
 
 def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
@@ -500,7 +506,8 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
             raise LookupError(f"no batch {batch_id}")
         items = list(session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id)))
     runner.start(old.kind, parent_id=batch_id)
-    try:
+
+    def steps() -> None:
         message_ids = [
             i.message_id
             for i in items
@@ -525,6 +532,21 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
                     requeue(row)
         runner.file_imap()
         runner.send()
+
+    return _closing(runner, steps)
+
+
+def _closing(runner: Runner, steps: Callable[[], None]) -> RunReport:
+    """Run the batch's steps and close it. A step that raises closes it as failed; when the
+    trouble is the machine's (a full disk, the database gone), the command then stops with
+    its one line, raised again after the batch is closed."""
+    try:
+        steps()
     except Exception as exc:
-        return runner.finish(f"{type(exc).__name__}: {exc}")
+        line = error_line(exc, runner.settings)
+        log.error("run stopped: %s", line or type(exc).__name__)
+        report = runner.finish(line or f"{type(exc).__name__}: {exc}")
+        if line is not None:
+            raise
+        return report
     return runner.finish()

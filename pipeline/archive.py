@@ -21,6 +21,9 @@ class Archive:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        if self.path(sha).exists():  # write-once: the same bytes again cost no write
+            return sha
         return self.put_stream(io.BytesIO(data))[0]
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
@@ -38,6 +41,10 @@ class Archive:
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             self._publish(Path(tmp), sha)
+        except OSError as exc:
+            if exc.filename is None:  # a write on a full disk names no file: name the archive
+                exc.filename = str(self.root)
+            raise
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

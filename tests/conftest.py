@@ -42,6 +42,16 @@ def _pg_admin(url: str) -> psycopg.Connection[Any]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _umask_kept() -> Iterator[None]:
+    """A command run in this process sets umask 077 for itself (jobs/cli.py); the tests after
+    it keep the umask they started with."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A migrated database of its own on the test PostgreSQL, dropped at the end."""
@@ -129,9 +139,13 @@ class Workspace:
         from jobs.cli import UserError, app
 
         runner = CliRunner()
-        result = runner.invoke(
-            app, ["--config", str(self.config), *args], env=self.env, input=stdin
-        )
+        umask = os.umask(0o077)  # the command sets 077 for itself; the tests keep their own
+        try:
+            result = runner.invoke(
+                app, ["--config", str(self.config), *args], env=self.env, input=stdin
+            )
+        finally:
+            os.umask(umask)
         logging.getLogger().handlers.clear()  # they wrote to the runner's stream, now closed
         if isinstance(result.exception, UserError):
             result.exit_code = 2
@@ -164,9 +178,10 @@ def ws_mail(workspace: Workspace, mailbox: Mailbox) -> tuple[Workspace, Mailbox]
 
 
 def run_pecflow(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, umask: int = -1
 ) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as an operator runs it; no PECFLOW_* leaks in from outside."""
+    """The installed console script, as an operator runs it; no PECFLOW_* leaks in from outside.
+    `umask`: the one it starts with (-1: this process's)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
     return subprocess.run(
         [str(Path(sys.executable).with_name("pecflow")), *args],
@@ -176,6 +191,7 @@ def run_pecflow(
         check=False,
         cwd=cwd,
         env={**clean, **(env or {})},
+        umask=umask,
     )
 
 
