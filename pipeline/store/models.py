@@ -147,7 +147,8 @@ class BatchItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
     item_type: Mapped[str] = mapped_column(String(16))
-    item_ref: Mapped[str] = mapped_column(String(500))
+    # Indexed: whether a file in the drop folder was already reported is asked on every run.
+    item_ref: Mapped[str] = mapped_column(String(500), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))

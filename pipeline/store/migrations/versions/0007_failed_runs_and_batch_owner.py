@@ -1,5 +1,6 @@
 """messages.failed_runs (poison messages end in quarantine); batches.owner (a batch whose
-process died is found and marked abandoned)
+process died is found and marked abandoned); batch_items.item_ref indexed (a drop-folder
+problem is reported once)
 
 Revision ID: 0007
 Revises: 0006
@@ -24,9 +25,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner", sa.String(length=300), nullable=True))
+    with op.batch_alter_table("batch_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_batch_items_item_ref"), ["item_ref"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("batch_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_batch_items_item_ref"))
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_column("owner")
     with op.batch_alter_table("messages", schema=None) as batch_op:
