@@ -27,7 +27,6 @@ from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.error_lines import error_line
 from jobs.imports import import_orders
-from jobs.report import make_report, yesterday
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
 from mailer.smtp_sender import build_email
@@ -283,14 +282,21 @@ def orders_import(
     now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import orders; bad rows are reported and skipped; exit 1 when any row was rejected."""
+    """Import orders; bad rows are reported and skipped; exit 1 when any row was rejected.
+    A file that cannot be read as an export at all (not UTF-8, no header) is refused whole,
+    nothing imported: one line on stderr saying which row and what to do, exit 2."""
+    from pipeline.orders_import import ExportUnreadable
+
     cfg = settings()
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise UserError(f"{file}: {exc.strerror}") from None
-    with store(cfg) as st:
-        report = import_orders(st, data, file.name, parse_now(now))
+    with store(cfg) as st, progress_bars() as progress:
+        try:
+            report = import_orders(st, data, file.name, parse_now(now), progress=progress)
+        except ExportUnreadable as exc:
+            raise UserError(str(exc)) from None
     if as_json:
         emit(
             {
@@ -714,6 +720,8 @@ def report(
 ) -> None:
     """Make the nightly report of a day by hand: HTML, CSV and chart files, and its e-mail to
     ops (queued once per day; the next run or the scheduler sends it)."""
+    from jobs.report import make_report, yesterday  # its charts cost a second to import
+
     cfg = settings()
     moment = parse_now(now)
     try:

@@ -87,10 +87,7 @@ def finish_batch(
     given, are the outcomes the caller tallied itself (an import counts its unchanged rows
     without an item each), instead of counting the items."""
     batch = session.get_one(Batch, batch_id)
-    if counts is not None:
-        outcomes = Counter({outcome: n for outcome, n in counts.items() if n})
-    else:
-        outcomes = Counter(item.outcome for item in batch.items)
+    outcomes = _tally(batch) if counts is None else Counter({o: n for o, n in counts.items() if n})
     batch.counts = dict(sorted(outcomes.items()))
     batch.ended_at = now
     batch.error = error
@@ -107,8 +104,7 @@ def abandon_dead(session: Session, now: datetime) -> list[Batch]:
         if gone(batch.owner)
     ]
     for batch in dead:
-        outcomes = Counter(item.outcome for item in batch.items)
-        batch.counts = dict(sorted(outcomes.items()))
+        batch.counts = dict(sorted(_tally(batch).items()))
         batch.status, batch.ended_at = ABANDONED, now
         batch.error = (
             f"the process that ran it ({_owner_shown(batch.owner)}) ended before it finished; "
@@ -116,6 +112,10 @@ def abandon_dead(session: Session, now: datetime) -> list[Batch]:
         )
         log.warning("batch %s marked abandoned: %s", batch.id, batch.error)
     return dead
+
+
+def _tally(batch: Batch) -> Counter[str]:
+    return Counter(item.outcome for item in batch.items)
 
 
 def _owner_shown(owner: str | None) -> str:
