@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from config import Settings
 from pipeline.private_files import SQLITE_COMPANIONS, sqlite_path
@@ -90,6 +90,20 @@ def error_line(
     except Exception:  # explaining must never hide the error it explains
         return None
     return None
+
+
+def stops_the_run(exc: BaseException) -> bool:
+    """Trouble of the machine, not of the message or file in hand: a full or read-only disk,
+    the database gone or refusing. A run meeting it stops with its one line instead of
+    blaming item after item (and quarantining them for it)."""
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.errno in (*DISK_FULL, errno.EROFS):
+            return True
+        if isinstance(cause, DBAPIError) and (
+            cause.connection_invalidated or isinstance(cause, OperationalError)
+        ):
+            return True
+    return False
 
 
 def disk_full(path: Path, quota: bool = False) -> str:

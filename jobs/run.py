@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from jobs.error_lines import DISK_FULL, error_line
-from mailer.drop_folder import DropProblem, list_drop_folder, open_dropped
+from jobs.error_lines import error_line, stops_the_run
+from mailer.drop_folder import DroppedFile, DropProblem, list_drop_folder, open_dropped
 from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
 from mailer.smtp_sender import send_pending
 from parsers.codes import order_code
@@ -40,6 +40,7 @@ from pipeline.store.models import Batch, BatchItem, MailboxState, Message, Outbo
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = ("received", FAILED)
+POISONED = "quarantined"  # the outcome of a message failed on too many runs in a row
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -111,15 +112,10 @@ class Runner:
                         now=self.now,
                         filename=entry.shown if entry.raw_format == "file" else None,
                     )
-            except FileNotFoundError:  # taken meanwhile by another worker or an admin
-                self._drop_problem(
-                    DropProblem(entry.shown, "vanished before it was read", vanished=True)
-                )
-                continue
-            except OSError as exc:  # the file stays in the folder for the next run
-                if exc.errno in DISK_FULL or exc.filename not in (None, os.fspath(entry.path)):
-                    raise  # the archive's or the disk's trouble, not this file's: stop the run
-                self._drop_problem(DropProblem(entry.shown, f"cannot be read: {_os_reason(exc)}"))
+            except Exception as exc:  # the file stays in the folder for the next run
+                if stops_the_run(exc):
+                    raise
+                self._drop_problem(_problem(entry, exc))
                 continue
             if self.store.dry_run:
                 continue
@@ -140,7 +136,8 @@ class Runner:
         with self.store.unit() as session:
             if problem.lasting and said_before(session, "file", problem.shown, problem.reason):
                 return
-            log.error("drop folder: %s: %s", problem.shown, problem.reason)
+            # Its name stays in the batch: an admin's file name may carry a codice fiscale.
+            log.error("drop folder: a file %s (batch %s)", problem.reason, self.batch_id)
             record_item(
                 session,
                 self.batch_id,
@@ -234,13 +231,13 @@ class Runner:
 
     def pending_messages(self) -> list[int]:
         """New messages, and those a run failed on: tried again until they have failed on
-        `failed_runs_before_quarantine` runs in a row."""
+        `failed_runs_before_quarantine` runs in a row. (Failures from before that count was
+        kept are left to ops' `batches rerun`, not retried months late.)"""
+        limit = self.settings.limits.failed_runs_before_quarantine
+        again = (Message.outcome == FAILED) & (Message.failed_runs < limit)
         with self.store.unit() as session:
-            return list(
-                session.scalars(
-                    select(Message.id).where(Message.outcome.in_(RETRYABLE)).order_by(Message.id)
-                )
-            )
+            query = select(Message.id).where((Message.outcome == "received") | again)
+            return list(session.scalars(query.order_by(Message.id)))
 
     def process(self, message_ids: Iterable[int], *, skip_final: bool = False) -> None:
         """Read messages a few ahead across the parser workers, decide them one at a time."""
@@ -261,9 +258,8 @@ class Runner:
                 try:
                     self._process_one(row.id, reading.result(), skip_final)
                 except Exception as exc:
-                    if error_line(exc, self.settings) is not None:
-                        raise  # the machine's trouble (a full disk, the database gone), not the
-                        # message's: it must not count towards quarantining it
+                    if stops_the_run(exc):
+                        raise  # the machine's trouble, not the message's: not counted against it
                     self._fail(row.id, exc)
         self.progress("process", len(ids), len(ids))
 
@@ -291,6 +287,16 @@ class Runner:
             received_at=row.received_at,
         )
 
+    def release(self, message_ids: list[int]) -> None:
+        """Ops asked for another try: messages quarantined for failing are failed again, for
+        one more run (a failure quarantines them again at once)."""
+        with self.store.unit() as session:
+            for message in session.scalars(
+                select(Message).where(Message.id.in_(message_ids), Message.failed_runs > 0)
+            ):
+                if message.outcome == POISONED:
+                    message.outcome = FAILED
+
     def _fail(self, message_id: int, exc: Exception) -> None:
         """A failed message is tried again by the next run, until it has failed on
         `failed_runs_before_quarantine` runs in a row: then it is quarantined with the cause."""
@@ -302,7 +308,7 @@ class Runner:
             message.failed_runs += 1
             outcome, detail = FAILED, cause
             if message.failed_runs >= limit:
-                outcome = "quarantined"
+                outcome = POISONED
                 detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
                 message.processed_at = self.now
                 log.error("message %s quarantined after %d failed runs", message_id, limit)
@@ -463,6 +469,17 @@ def _os_reason(exc: OSError) -> str:
     return (exc.strerror or type(exc).__name__).lower()
 
 
+def _problem(entry: DroppedFile, exc: Exception) -> DropProblem:
+    """Why a dropped file could not be taken, in the words of the item that names it."""
+    if not isinstance(exc, OSError):
+        return DropProblem(entry.shown, f"cannot be taken: {type(exc).__name__}: {exc}"[:500])
+    if exc.filename is not None and os.fsdecode(exc.filename) != os.fspath(entry.path):
+        return DropProblem(entry.shown, f"cannot be archived: {_os_reason(exc)}: {exc.filename}")
+    if isinstance(exc, FileNotFoundError):  # taken meanwhile by another worker or an admin
+        return DropProblem(entry.shown, "vanished before it was read", vanished=True)
+    return DropProblem(entry.shown, f"cannot be read: {_os_reason(exc)}")
+
+
 def read_ahead(
     items: Iterable[K], read: Callable[[K], V], workers: int
 ) -> Iterator[tuple[K, Future[V]]]:
@@ -495,7 +512,7 @@ def run_once(runner: Runner) -> RunReport:
         runner.watch_health()
         runner.send()
 
-    return _closing(runner, steps)
+    return closing(runner, steps)
 
 
 def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
@@ -513,12 +530,15 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
             for i in items
             if i.item_type == "message"
             and i.message_id
-            and (i.outcome == FAILED or not failed_only)
+            and (i.outcome in (FAILED, POISONED) or not failed_only)
         ]
+        if failed_only:
+            runner.release(message_ids)
         runner.process(dict.fromkeys(message_ids), skip_final=not failed_only)
         if any(i.item_type == "file" and i.outcome == FAILED for i in items):
             runner.poll_drop_folder()
-            runner.process(runner.pending_messages())
+            tried = set(message_ids)  # once per rerun: a second failure is not a second run's
+            runner.process(i for i in runner.pending_messages() if i not in tried)
         email_ids = [
             i.outbox_id
             for i in items
@@ -533,10 +553,10 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
         runner.file_imap()
         runner.send()
 
-    return _closing(runner, steps)
+    return closing(runner, steps)
 
 
-def _closing(runner: Runner, steps: Callable[[], None]) -> RunReport:
+def closing(runner: Runner, steps: Callable[[], None]) -> RunReport:
     """Run the batch's steps and close it. A step that raises closes it as failed; when the
     trouble is the machine's (a full disk, the database gone), the command then stops with
     its one line, raised again after the batch is closed."""

@@ -12,7 +12,7 @@ from sqlalchemy import Select, exists, select
 
 from config import Settings
 from jobs.report import make_report, yesterday
-from jobs.run import Runner, RunReport, run_once
+from jobs.run import Runner, RunReport, closing, run_once
 from mailer.smtp_sender import due_emails
 from pipeline.batches import record_item
 from pipeline.outbox import enqueue_ops
@@ -54,13 +54,12 @@ class Jobs:
         """One batch of the steps; one that raises still closes the batch, as failed."""
         runner = self._runner()
         runner.start(kind)
-        try:
+
+        def all_steps() -> None:
             for step in steps:
                 step(runner)
-        except Exception as exc:
-            log.error("%s stopped: %s", kind, type(exc).__name__)
-            return runner.finish(f"{type(exc).__name__}: {exc}")
-        return runner.finish()
+
+        return closing(runner, all_steps)
 
     def confirm(self) -> RunReport | None:
         """Payments held until the office opened: confirmed, and their e-mails sent."""

@@ -25,6 +25,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from config import Settings
+from jobs.error_lines import error_line
 from jobs.scheduled import Clock, Jobs
 from jobs.single_instance import only_instance
 from pipeline.batches import abandon_dead
@@ -49,7 +50,8 @@ def run_job(name: str) -> None:
         getattr(_current, name)()
     except Exception as exc:  # the next run tries again
         # The type only: a database error's text carries the row's values (personal data).
-        log.error("job %s failed: %s", name, type(exc).__name__)
+        line = error_line(exc, _current.settings)  # a full disk, the database gone: in words
+        log.error("job %s failed: %s", name, line or type(exc).__name__)
         log.debug("job %s failed", name, exc_info=True)
 
 

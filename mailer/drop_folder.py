@@ -11,6 +11,7 @@ escaped for display, and the reason. Directories and links are never followed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -20,10 +21,11 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 HEADER_BYTES = 64 * 1024
+SHOWN_MAX = 200  # characters of a name shown: it and its mtime must fit a source id (500)
 # Opened without following a link, and without blocking on a pipe put there meanwhile.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 _NOT_REGULAR = (
@@ -61,17 +63,27 @@ class DropProblem:
 
 def shown_name(name: str) -> str:
     """A file name safe to print and store: bytes that are not UTF-8 and control characters
-    written as escapes (`\\xe9`), the rest as it is."""
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    written as escapes (`\\xe9`), the rest as it is; a long one cut to SHOWN_MAX."""
+    raw = os.fsencode(name)
+    text = raw.decode("utf-8", "backslashreplace")
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    if len(shown) <= SHOWN_MAX:
+        return shown
+    # Long names (255 control characters escape to 1,020) are cut, kept apart by their hash.
+    return f"{shown[: SHOWN_MAX - 13]}…{hashlib.sha256(raw).hexdigest()[:12]}"
 
 
 def list_drop_folder(folder: Path) -> list[DroppedFile | DropProblem]:
     """What the folder holds, by name; nothing is opened here."""
     if not folder.is_dir():
         return []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+    except OSError as exc:  # an unmounted share, a folder the service may not list
+        reason = f"the drop folder cannot be listed: {(exc.strerror or str(exc)).lower()}"
+        return [DropProblem(shown_name(str(folder)), reason)]
     found: list[DroppedFile | DropProblem] = []
-    for entry in sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name)):
+    for entry in entries:
         name = entry.name
         if name.startswith(".") or name.lower().endswith(INCOMPLETE_SUFFIXES):
             continue
@@ -111,10 +123,27 @@ def open_dropped(dropped: DroppedFile, now: datetime) -> Iterator[tuple[BinaryIO
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(0, "no longer a regular file")
         stamp = datetime.fromtimestamp(info.st_mtime, UTC)
+        source = _Named(stream, dropped.path)
         if dropped.raw_format == "rfc822":
-            stamp = _server_received(stream.read(HEADER_BYTES)) or stamp
+            stamp = _server_received(source.read(HEADER_BYTES)) or stamp
             stream.seek(0)
-        yield stream, min(stamp, now)
+        yield cast(BinaryIO, source), min(stamp, now)
+
+
+class _Named:
+    """The dropped file's stream, whose read errors name the file: told apart from the
+    archive's own trouble when the bytes are copied there."""
+
+    def __init__(self, stream: BinaryIO, path: Path) -> None:
+        self._stream, self._path = stream, path
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = os.fspath(self._path)
+            raise
 
 
 def _server_received(head: bytes) -> datetime | None:

@@ -21,7 +21,16 @@ def _boot_id() -> str:
 
 
 def _start_ticks(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot; None when there is no such process."""
+    """The process's start time in clock ticks since boot; None when there is no such process,
+    "-" when it lives but its start time cannot be read (no /proc)."""
+    if not os.path.exists("/proc/self/stat"):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return "-"  # another user's: alive
+        return "-"
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:

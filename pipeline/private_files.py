@@ -4,9 +4,9 @@ started with and whatever modes an older install, a restore or a copy left behin
 New files are private because the command line sets umask 077 for the process (SQLite's
 database and its -wal/-shm, reports, everything). `make_private` covers what already exists:
 it creates the SQLite database's folder 0700 when missing and takes group and other access
-away from the service's folders (data folder, archive, reports, the database's folder) and
-files (the database and its companions, the scheduler's lock, the seal key, the reports),
-saying so in one warning. Once tightened, the next command finds nothing to say.
+away from the service's folders (data folder, archive, reports; not the folder of a database
+kept elsewhere, which may be shared) and files (the database and its companions, the
+scheduler's lock, the seal key, the reports), saying so in one warning. Once tightened, the next command finds nothing to say.
 
 The drop folder is shared with the admins who drop files in it: it is never changed here, and
 neither is a folder that holds it (nor a sticky folder such as /tmp). The archive's own files
@@ -53,12 +53,9 @@ def sqlite_path(settings: Settings) -> Path | None:
 
 def private_folders(settings: Settings) -> list[Path]:
     """The folders that hold only the service's files."""
-    data = settings.paths.data_dir
-    folders = [data, settings.archive_dir, settings.reports_dir]
-    database = sqlite_path(settings)
-    if database is not None and database.parent not in folders:
-        folders.insert(1, database.parent)
-    return folders
+    # A SQLite database kept elsewhere is made private itself, its folder (maybe shared, such
+    # as /opt/pecflow) is left as it is.
+    return [settings.paths.data_dir, settings.archive_dir, settings.reports_dir]
 
 
 def private_files(settings: Settings) -> list[Path]:

@@ -31,7 +31,7 @@ from parsers.facts import (
     extract_statement_facts,
 )
 from parsers.identity import LATEST_DATE, expiry
-from parsers.mime import MAX_PARTS, Attachment, ParsedMessage
+from parsers.mime import MAX_NESTING, MAX_PARTS, Attachment, ParsedMessage
 from parsers.noise import NOT_FOR_US
 from parsers.parts import Part, split_parts
 from parsers.proof import Proof
@@ -146,8 +146,9 @@ class _Run:
         self.settings = settings
         self.actor = actor
         self.now = now
-        # One review item per distinct problem (reason and detail), however many parts share it.
-        self.reviews: dict[tuple[ReviewReason, str], _Opened] = {}
+        # One review item per distinct problem (reason, detail, file), however many parts
+        # share it.
+        self.reviews: dict[tuple[ReviewReason, str, str | None], _Opened] = {}
         self.confirmed: list[int] = []
         self.scheduled: list[int] = []
         self.window = business_calendar(settings).payment_window(message.received_at)
@@ -162,7 +163,8 @@ class _Run:
             more = parsed.beyond_limit - len(parsed.beyond_names)
             self._review(
                 ReviewReason.UNREADABLE,
-                f"{parsed.beyond_limit} part(s) past the limit of {MAX_PARTS} left unread: "
+                f"{parsed.beyond_limit} part(s) past the MIME limits ({MAX_PARTS} parts, "
+                f"{MAX_NESTING} levels) left unread: "
                 f"{names}{f' and {more} more' if more else ''}",
             )
         parts = [
@@ -331,11 +333,13 @@ class _Run:
         payment: Payment | None = None,
         proposed: int | None = None,
     ) -> None:
-        opened = self.reviews.get((reason, detail))
+        # The same problem in the same bytes: copies of one file, one item for them all.
+        key = (reason, detail, document.sha256 if document else None)
+        opened = self.reviews.get(key)
         if opened is not None:
             opened.count += 1
             return
-        self.reviews[reason, detail] = _Opened(
+        self.reviews[key] = _Opened(
             open_review(
                 self.session,
                 reason,
@@ -352,7 +356,7 @@ class _Run:
     def _said_reviews(self) -> list[str]:
         """The message's reason; an item shared by several parts says how many."""
         said = []
-        for (reason, detail), opened in self.reviews.items():
+        for (reason, detail, _), opened in self.reviews.items():
             if opened.count > 1:
                 opened.item.detail = f"{detail} ({opened.count} parts of the message alike)"
             said.append(f"{reason.value}: {opened.item.detail}")

@@ -203,12 +203,14 @@ def test_ten_thousand_copies_of_one_receipt_open_one_review_item_per_problem(ws_
     items = _query(ws, select(ReviewItem.reason, ReviewItem.detail).order_by(ReviewItem.id))
     assert [reason for reason, _ in items] == ["unreadable", "duplicate"]
     read = MAX_PARTS - 2  # the parts before the attachments: the multipart and its text
-    assert items[0][1].startswith(f"{10_000 - read} part(s) past the limit of 500 left unread: ")
+    assert items[0][1].startswith(
+        f"{10_000 - read} part(s) past the MIME limits (500 parts, 30 levels) left unread: "
+    )
     assert (
         f"ricevuta_{read:05}.pdf" in items[0][1] and f"and {10_000 - read - 10} more" in items[0][1]
     )
     assert items[1][1].endswith(f"({read - 1} parts of the message alike)")
-    assert f"{10_000 - read} part(s) past the limit" in message["reason"]
+    assert f"{10_000 - read} part(s) past the MIME limits" in message["reason"]
     assert [o["state"] for o in report["orders"] if o["code"] == f"LM{IDS[0]}"] == ["processing"]
     assert len(mailbox.messages) == 1
 
@@ -263,7 +265,7 @@ def test_a_running_batch_of_a_live_process_is_left_alone(workspace: Workspace) -
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     names=st.lists(
-        st.binary(min_size=1, max_size=40).filter(lambda b: b"/" not in b and b"\0" not in b),
+        st.binary(min_size=1, max_size=255).filter(lambda b: b"/" not in b and b"\0" not in b),
         min_size=1,
         max_size=8,
         unique=True,
@@ -283,10 +285,10 @@ def test_any_names_and_bytes_are_listed_with_a_printable_name(
             handle.write(data)
     for entry in list_drop_folder(folder):
         assert isinstance(entry, DroppedFile | DropProblem)
-        assert entry.shown.isprintable()
+        assert entry.shown.isprintable() and len(entry.shown) <= 200
         entry.shown.encode("utf-8")
         if isinstance(entry, DroppedFile):
-            entry.source_id.encode("utf-8")
+            assert len(entry.source_id.encode("utf-8")) <= 500, "it fits messages.source_id"
     shutil.rmtree(folder)
 
 
@@ -294,3 +296,74 @@ def test_a_shown_name_escapes_what_is_not_printable() -> None:
     assert shown_name(NOT_UTF8) == "ricevuta_M\\xfcller.pdf"
     assert shown_name("a\nb\x1b.pdf") == "a\\nb\\x1b.pdf"
     assert shown_name("ricevuta_città.pdf") == "ricevuta_città.pdf"
+
+
+def test_a_long_name_of_control_characters_is_cut_and_kept_apart() -> None:
+    """255 control characters escape to 1,020: cut to 200, two such names still differ."""
+    one, other = shown_name("\x01" * 255), shown_name("\x01" * 254 + "\x02")
+    assert len(one) == len(other) == 200 and one != other
+
+
+def test_two_different_receipts_with_one_problem_are_two_review_items(ws_mail) -> None:
+    """Only copies of one file share an item: two receipts without a code are two payments to
+    decide, each with its own item, so resolving one never strands the other."""
+    ws, mailbox = ws_mail
+    _orders(ws)
+    receipts = [
+        (
+            f"ricevuta_{n}.pdf",
+            "application/pdf",
+            make_receipt_pdf(default_spec([], amount), "intesa"),
+        )
+        for n, amount in enumerate((Decimal("24.40"), Decimal("30.50")))
+    ]
+    (ws.drop / "due.eml").write_bytes(
+        make_email(sender="chi@example.it", subject="pagamenti", body="ecco", attachments=receipts)
+    )
+    result = ws.cli("run", "--once", "--now", NOW, "--json")
+    [message] = json.loads(result.stdout)["messages"]
+    assert message["outcome"] == "review"
+    items = _query(ws, select(ReviewItem.reason, ReviewItem.payment_id))
+    assert [reason for reason, _ in items] == ["no_code", "no_code"]
+    assert len({payment for _, payment in items}) == 2
+    assert mailbox.messages == []
+
+
+def test_ops_rerun_gives_a_quarantined_poison_message_one_more_try(ws_mail, monkeypatch) -> None:
+    """After the cause is fixed, `batches rerun --failed-only` of the batch that quarantined a
+    message for failing reads it again; it is then decided and its customer mailed once."""
+    ws, mailbox = ws_mail
+    _orders(ws)
+    ws.env["PECFLOW_LIMITS__FAILED_RUNS_BEFORE_QUARANTINE"] = "1"
+    (ws.drop / "contabile.pdf").write_bytes(_receipt(IDS[0]))
+    import jobs.run
+
+    original = jobs.run.process_message
+    monkeypatch.setattr("jobs.run.process_message", _raises)
+    report = json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)
+    assert [m["outcome"] for m in report["messages"]] == ["quarantined"]
+    monkeypatch.setattr("jobs.run.process_message", original)
+    assert json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)["messages"] == []
+    again = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
+    assert [m["outcome"] for m in json.loads(again.stdout)["messages"]] == ["processed"]
+    assert len(mailbox.messages) == 1
+
+
+def _raises(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("the parser's bug")
+
+
+def test_a_drop_folder_that_cannot_be_listed_is_one_failed_item(ws_mail) -> None:
+    """The folder itself unreadable (a share unmounted under it, wrong permissions): said in
+    one item; the rest of the run (here: sending) still happens."""
+    ws, _ = ws_mail
+    _orders(ws)
+    ws.drop.chmod(0)
+    try:
+        result = _pecflow(ws, "run", "--once", "--now", NOW, "--json")
+    finally:
+        ws.drop.chmod(0o700)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    [item] = [i for i in json.loads(result.stdout)["items"] if i["outcome"] == "failed"]
+    assert item["detail"] == "the drop folder cannot be listed: permission denied"

@@ -23,15 +23,17 @@ class SchemaOutOfDate(Exception):
 
 
 def make_engine(url: str) -> Engine:
+    """`hide_parameters`: a failed statement's text, kept in a batch's error or a log, never
+    carries the row's values (names, tax codes)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -23,6 +23,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("failed_runs", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
+    # Failures from before the count: left to ops (`batches rerun`), not retried months late.
+    op.execute("UPDATE messages SET failed_runs = 1000 WHERE outcome = 'failed'")
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner", sa.String(length=300), nullable=True))
     with op.batch_alter_table("batch_items", schema=None) as batch_op:
