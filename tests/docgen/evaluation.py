@@ -17,6 +17,7 @@ What a case expects is a list of clauses joined by "; ":
   expires LM… <date>       the order's identity document read with this expiry
   signed valid|invalid|unverified   its contract's digital signature verdict
   reply <kind> | no-reply  the sender answered with that e-mail, or not answered at all
+  items <reason>[,<reason>…]   the review items it opened: exactly one of each reason
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def build(size: Size = FULL) -> Evaluation:
     _decorated(b)
     _review_cases(b)
     _hostile_cases(b)
+    _floods(b)
     return b.set
 
 
@@ -507,6 +509,25 @@ def _hostile_cases(b: _Builder) -> None:
         b.add_mail(f"h{n}-{name[:-4]}", "quarantined", None, [(name, data)], group="hostile")
 
 
+def _floods(b: _Builder) -> None:
+    """One receipt attached hundreds of times: the order confirmed once, one review item for
+    all the copies, and the parts past the MIME limit named in one more."""
+    order = b.order()
+    copies = [(f"ricevuta_{n:03}.pdf", b.receipt(order, "intesa")) for n in range(600)]
+    b.add_mail(
+        "f0-copies", f"confirm {order.code}; items unreadable,duplicate", order, copies,
+        group="flood",
+    )  # fmt: skip
+    for n, variant in enumerate(b.images(["scan", "photo"])):
+        order = b.order()
+        name, data, form = _photographed(variant, b.receipt(order, "intesa"), int(order.order_id))
+        copies = [(f"{n:02}_{name}", data) for n in range(40)]
+        b.add_mail(
+            f"f{n + 1}-{variant}-copies", f"confirm {order.code}; items duplicate", order, copies,
+            group="flood", form=form,
+        )  # fmt: skip
+
+
 # --- judging --------------------------------------------------------------------------------
 
 
@@ -517,6 +538,7 @@ class Outcomes:
     messages: dict[str, tuple[int, str, str | None]]  # case name -> (id, outcome, reason)
     confirmed: dict[int, set[str]]  # message -> order codes its payments confirmed
     reviews: dict[int, set[str]]  # message -> review reasons
+    review_items: dict[int, Counter[str]]  # message -> review items opened, by reason
     documents: dict[int, list[tuple[str, str | None, dict[str, Any]]]]  # (kind, code, facts)
     replies: dict[int, set[str]]  # message -> kinds of e-mail answering its sender
 
@@ -531,7 +553,7 @@ def read_outcomes(engine: Engine) -> Outcomes:
         ReviewItem,
     )
 
-    found = Outcomes({}, {}, {}, {}, {})
+    found = Outcomes({}, {}, {}, {}, {}, {})
     with engine.connect() as conn:
         for mid, source_id, outcome, reason in conn.execute(
             select(Message.id, Message.source_id, Message.outcome, Message.reason)
@@ -545,6 +567,7 @@ def read_outcomes(engine: Engine) -> Outcomes:
             found.confirmed.setdefault(mid, set()).add(f"LM{oid:07d}")
         for mid, reason in conn.execute(select(ReviewItem.message_id, ReviewItem.reason)):
             found.reviews.setdefault(mid, set()).add(reason)
+            found.review_items.setdefault(mid, Counter())[reason] += 1
         for mid, kind, oid, facts in conn.execute(
             select(Document.message_id, Document.kind, Document.order_id, Document.facts)
         ):
@@ -590,6 +613,8 @@ def _holds(clause: str, mid: int, outcome: str, reason: str | None, seen: Outcom
         )
     if verb == "reply":
         return what in seen.replies.get(mid, set())
+    if verb == "items":
+        return seen.review_items.get(mid, Counter()) == Counter(what.split(","))
     if verb == "no-reply":
         return not seen.replies.get(mid)
     raise ValueError(f"unknown clause {clause!r}")
