@@ -6,7 +6,8 @@ database and its -wal/-shm, reports, everything). `make_private` covers what alr
 it creates the SQLite database's folder 0700 when missing and takes group and other access
 away from the service's folders (data folder, archive, reports; not the folder of a database
 kept elsewhere, which may be shared) and files (the database and its companions, the
-scheduler's lock, the seal key, the reports), saying so in one warning. Once tightened, the next command finds nothing to say.
+scheduler's lock, the seal key, the reports), saying so in one warning. Once tightened, the
+next command finds nothing to say.
 
 The drop folder is shared with the admins who drop files in it: it is never changed here, and
 neither is a folder that holds it (nor a sticky folder such as /tmp). The archive's own files
