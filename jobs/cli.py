@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.error_lines import error_line
-from jobs.imports import import_orders
+from jobs.imports import WorkerLost, import_orders
 from jobs.run import Progress, Runner, RunReport, rerun, run_once
 from mailer.imap_source import ImapError, ImapMailbox
 from mailer.smtp_sender import build_email
@@ -295,7 +295,7 @@ def orders_import(
     with store(cfg) as st, progress_bars() as progress:
         try:
             report = import_orders(st, data, file.name, parse_now(now), progress=progress)
-        except ExportUnreadable as exc:
+        except (ExportUnreadable, WorkerLost) as exc:
             raise UserError(str(exc)) from None
     if as_json:
         emit(

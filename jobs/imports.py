@@ -1,40 +1,39 @@
 """`pecflow orders import`: the file read whole first (refused whole, before any batch, when it
 cannot be read as an export), then its rows checked a chunk at a time (in worker processes for
 a large file) and written a few chunks to a transaction, one batch for the file. The batch is
-never left `running`: whatever stops the import finishes it as failed, with the error, and
-what the transactions before committed stays."""
+never left `running`: whatever stops the import (a worker process killed too) finishes it as
+failed, with the error, and what the transactions before committed stays."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import os
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from pebble import ProcessExpired, ProcessFuture, ProcessPool
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from pipeline.batches import finish_batch, start_batch
-from pipeline.orders import Actor, ImportOutcome, import_records, stored_fingerprints
+from pipeline.orders import Actor, ImportOutcome, import_records
 from pipeline.orders_import import (
     CHUNK_ROWS,
     Chunk,
     Export,
     OrderRecord,
     Outcome,
-    Packed,
     RowError,
-    Unchanged,
     check_chunk,
-    flag_duplicates,
-    pack,
     piece,
     read_export,
-    unpack,
 )
 from pipeline.store.db import Store
 from pipeline.store.models import BatchItem
@@ -42,15 +41,22 @@ from pipeline.store.models import BatchItem
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
-Checked = Outcome | Unchanged
 STAGE = "import"
 REJECTED = "rejected"
-# From this many rows, worker processes (one per core) check rows too; below it, starting
-# them costs more than they save.
+# From this many rows, worker processes check the rows (two; none on a single core); below it,
+# starting them costs more than they save.
 PARALLEL_FROM_ROWS = 5_000
+WORKERS = min(2, os.cpu_count() or 1)
+# A chunk takes a worker about a tenth of a second: when the next one to write has not come
+# back after this long, the workers are in trouble and the import stops.
+CHUNK_SECONDS = 60.0
 # Rows written in one transaction: each commit waits for the disk (SQLite's WAL, PostgreSQL's),
 # and a larger one holds the write lock longer (about half a second on SQLite for 5,000).
 COMMIT_ROWS = 5_000
+
+
+class WorkerLost(RuntimeError):
+    """A worker process checking the rows died or stopped answering: the import stops."""
 
 
 @dataclass
@@ -70,41 +76,36 @@ def import_orders(
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
     commit_rows: int = COMMIT_ROWS,
-    workers: int | None = None,
+    workers: int = WORKERS,
 ) -> ImportReport:
     """Import an export. Raises ExportUnreadable, before any batch is started, when the file
     cannot be read as an export at all (not UTF-8, no header, not CSV).
 
     Rows are checked `chunk_rows` at a time (by `workers` processes for a large file) and
     written about `commit_rows` to a transaction."""
-
-    def fingerprints(ids: Sequence[int]) -> dict[int, str]:
-        with store.unit() as session:
-            return stored_fingerprints(session, ids)
-
-    with Checker(workers, fingerprints) as checker:
-        export = read_export(data, filename, chunk_rows, checker.found)
-        with store.unit() as session:
-            batch_id = start_batch(session, "import", actor, now).id
-        counts: Counter[str] = Counter()
-        try:
+    export = read_export(data, filename, chunk_rows)
+    with store.unit() as session:
+        batch_id = start_batch(session, "import", actor, now).id
+    counts: Counter[str] = Counter()
+    try:
+        ahead = max(1, commit_rows // chunk_rows)
+        with checked_chunks(export, workers, ahead, store.engine) as checked:
             errors = _write(
-                store, batch_id, export, checker, now, actor, commit_rows, counts, progress
+                store, batch_id, export, checked, now, actor, commit_rows, counts, progress
             )
-            with store.unit() as session:
-                batch = finish_batch(session, batch_id, now, counts=counts)
-                report = ImportReport(batch_id, dict(batch.counts), errors)
-        except BaseException as exc:  # a crash, an interrupt: the batch ends failed, not running
-            _finish_failed(store, batch_id, now, exc, counts)
-            raise
-    return report
+        with store.unit() as session:
+            batch = finish_batch(session, batch_id, now, counts=counts)
+            return ImportReport(batch_id, dict(batch.counts), errors)
+    except BaseException as exc:  # a crash, an interrupt: the batch ends failed, not running
+        _finish_failed(store, batch_id, now, exc, counts)
+        raise
 
 
 def _write(
     store: Store,
     batch_id: int,
     export: Export,
-    checker: Checker,
+    checked: Iterator[list[Outcome]],
     now: datetime,
     actor: str,
     commit_rows: int,
@@ -118,7 +119,7 @@ def _write(
     errors: list[RowError] = []
     done = 0
     tell(STAGE, 0, export.rows)
-    for outcomes in _together(checker.outcomes(export), commit_rows):
+    for outcomes in _together(checked, commit_rows):
         with store.unit() as session:
             tally = write_chunk(session, batch_id, outcomes, who, now)
         counts.update(tally)
@@ -128,9 +129,9 @@ def _write(
     return errors
 
 
-def _together(chunks: Iterator[list[Checked]], rows: int) -> Iterator[list[Checked]]:
+def _together(chunks: Iterator[list[Outcome]], rows: int) -> Iterator[list[Outcome]]:
     """Chunks joined up to about `rows` rows: one transaction (one fsync) for each."""
-    pending: list[Checked] = []
+    pending: list[Outcome] = []
     for outcomes in chunks:
         pending.extend(outcomes)
         if len(pending) >= rows:
@@ -141,7 +142,7 @@ def _together(chunks: Iterator[list[Checked]], rows: int) -> Iterator[list[Check
 
 
 def write_chunk(
-    session: Session, batch_id: int, outcomes: list[Checked], actor: Actor, now: datetime
+    session: Session, batch_id: int, outcomes: list[Outcome], actor: Actor, now: datetime
 ) -> Counter[str]:
     """Write one chunk's rows and their batch items; returns the outcomes counted. A row
     imported unchanged is counted, not itemised: a re-import of 50,000 rows would otherwise
@@ -151,9 +152,6 @@ def write_chunk(
     tally: Counter[str] = Counter()
     items: list[dict[str, Any]] = []
     for outcome in outcomes:
-        if isinstance(outcome, Unchanged):  # a worker compared it already
-            tally[ImportOutcome.UNCHANGED.value] += 1
-            continue
         item = {"batch_id": batch_id, "item_type": "row", "item_ref": f"row {outcome.row}"}
         if isinstance(outcome, RowError):
             tally[REJECTED] += 1
@@ -171,112 +169,82 @@ def write_chunk(
     return tally
 
 
-class Checker:
-    """Checks an export's chunks, in the file's order: in this process for a small file; for
-    a large one also in worker processes (one per core), which start on the first chunks while
-    the first pass still reads the rest and keep a few chunks ahead of the writer. When the
-    next chunk's outcomes are not back yet, this process checks a chunk itself rather than
-    wait. Pass `found` to read_export; close it (or use it as a context manager) to end the
-    workers."""
-
-    def __init__(
-        self, workers: int | None = None, stored: Callable[[Sequence[int]], Any] | None = None
-    ) -> None:
-        """`stored`: the fingerprints the database holds for some order ids, given to the
-        workers so that they send back only a word for the rows that are unchanged."""
-        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-        self._stored = stored
-        self._seen = 0
-        self._pool: Any = None
-        self._slots: deque[_Slot] = deque()  # every chunk not yet given out, in order
-        self._in_flight = 0
-
-    @property
-    def parallel(self) -> bool:
-        return self._pool is not None
-
-    def found(self, layout: Export, chunk: Chunk) -> None:
-        """read_export's hook: a chunk read (the duplicates are not known yet)."""
-        self._seen += chunk.rows
-        self._slots.append(_Slot(layout, chunk))
-        if (
-            self._pool is None
-            and self.workers >= 2
-            and self._seen >= PARALLEL_FROM_ROWS
-            and "fork" in multiprocessing.get_all_start_methods()
-        ):
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-        self._submit()
-
-    def outcomes(self, export: Export) -> Iterator[list[Checked]]:
-        """Each chunk's outcomes, duplicates refused, in the file's order."""
-        if self._pool is None:
-            for chunk in export.chunks:
-                yield _here(export, chunk)
-            return
-        while self._slots:
-            self._submit()
-            head = self._slots[0]
-            while head.sent is not None and not head.sent.ready() and self._check_one(export):
-                pass
-            slot = self._slots.popleft()
-            if slot.sent is not None:
-                self._in_flight -= 1
-                slot.done = flag_duplicates(unpack(slot.sent.get()), export.duplicates)
-            self._submit()
-            yield slot.done if slot.done is not None else _here(export, slot.chunk)
-
-    def _check_one(self, export: Export) -> bool:
-        """Check here the first chunk nobody checks yet; False when there is none."""
-        for slot in self._slots:
-            if slot.sent is None and slot.done is None:
-                slot.done = _here(export, slot.chunk)
-                return True
-        return False
-
-    def _submit(self) -> None:
-        if self._pool is None:
-            return
-        for slot in self._slots:
-            if self._in_flight >= 2 * self.workers:
-                return
-            if slot.sent is None and slot.done is None:
-                known = self._stored(slot.chunk.ids) if self._stored and slot.chunk.ids else {}
-                alone, chunk = piece(slot.layout, slot.chunk)
-                slot.sent = self._pool.apply_async(_check_piece, (alone, chunk, known))
-                self._in_flight += 1
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
-
-    def __enter__(self) -> Checker:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+@contextmanager
+def checked_chunks(
+    export: Export, workers: int, ahead: int, engine: Engine
+) -> Iterator[Iterator[list[Outcome]]]:
+    """Each chunk's outcomes, in the file's order: checked in this process for a small file,
+    in `workers` processes for a large one (see _in_order). The workers are forked now, when
+    the first pass has found the duplicates, with no database connection open (`engine`'s
+    are closed first), and stopped on leaving."""
+    if (
+        workers < 2
+        or export.rows < PARALLEL_FROM_ROWS
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        yield (check_chunk(export, chunk) for chunk in export.chunks)
+        return
+    engine.dispose()
+    pool = ProcessPool(
+        workers, initializer=_worker_start, context=multiprocessing.get_context("fork")
+    )
+    try:
+        yield _in_order(pool, export, ahead)
+    finally:
+        pool.stop()
+        pool.join()
 
 
-class _Slot:
-    """A chunk on its way: waiting, sent to a worker, or checked here."""
+def _in_order(pool: ProcessPool, export: Export, ahead: int) -> Iterator[list[Outcome]]:
+    """The chunks given to the workers `ahead` at a time, the next ones while these are
+    taken: the workers need not wait for the writer, and when it is the slower they hold the
+    outcomes of at most twice `ahead` chunks, not the whole file's.
 
-    def __init__(self, layout: Export, chunk: Chunk) -> None:
-        self.layout = layout
-        self.chunk = chunk
-        self.sent: Any = None  # the worker's AsyncResult
-        self.done: list[Checked] | None = None
+    A worker that dies (killed, out of memory) or stops answering raises WorkerLost: pebble
+    notices a death whatever the pipes hold, where concurrent.futures waits for ever on the
+    outcomes of a worker killed while it sends them, and no chunk is waited for longer than
+    CHUNK_SECONDS."""
+    taken: list[ProcessFuture[list[Outcome]]] = []
+    try:
+        for start in range(0, len(export.chunks), ahead):
+            given = _give(pool, export, export.chunks[start : start + ahead])
+            yield from (future.result(CHUNK_SECONDS) for future in taken)
+            taken = given
+        yield from (future.result(CHUNK_SECONDS) for future in taken)
+    except (ProcessExpired, BrokenExecutor, TimeoutError) as exc:
+        raise _lost(exc) from exc
 
 
-def _here(export: Export, chunk: Chunk) -> list[Checked]:
-    """One chunk's outcomes, checked in this process."""
-    return list[Checked](check_chunk(export, chunk))
+def _give(
+    pool: ProcessPool, export: Export, chunks: Sequence[Chunk]
+) -> list[ProcessFuture[list[Outcome]]]:
+    try:
+        return [pool.schedule(_check_piece, (piece(export, chunk),)) for chunk in chunks]
+    except RuntimeError as exc:  # pebble's word for a pool broken (by a worker's death)
+        raise _lost(exc) from exc
 
 
-def _check_piece(export: Export, chunk: Chunk, stored: Mapping[int, str]) -> Packed:
-    """In a worker process: one chunk's outcomes, packed to travel back."""
-    return pack(check_chunk(export, chunk), stored)
+def _lost(exc: BaseException) -> WorkerLost:
+    if isinstance(exc, ProcessExpired):
+        why = f"stopped (exit code {exc.exitcode}: killed, or out of memory?)"
+    elif isinstance(exc, TimeoutError):
+        why = f"did not answer for {CHUNK_SECONDS:g} s"
+    else:
+        why = f"failed ({exc})"
+    return WorkerLost(f"a worker process checking the rows {why}: import the file again")
+
+
+def _worker_start() -> None:
+    """A worker process, just forked, leaves alone the standard streams it shares with this
+    one (it ignores Ctrl-C already: that is this process's to handle): a lock on them that
+    this process's progress-bar thread held at the fork would stop it for good when it
+    flushes them at its end."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the process's life)
+
+
+def _check_piece(part: tuple[Export, Chunk]) -> list[Outcome]:
+    """In a worker process: one chunk's outcomes."""
+    return check_chunk(*part)
 
 
 def _finish_failed(

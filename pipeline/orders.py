@@ -65,13 +65,6 @@ IMPORTED_CAUSE = "imported from the portal export"
 PAID_CAUSE = "the portal export says paid"
 
 
-def import_record(
-    session: Session, record: OrderRecord, actor: Actor, now: datetime
-) -> ImportOutcome:
-    """Create or refresh one order from the export (see import_records)."""
-    return import_records(session, [record], actor, now)[0]
-
-
 def import_records(
     session: Session, records: Sequence[OrderRecord], actor: Actor, now: datetime
 ) -> list[ImportOutcome]:

@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -160,15 +160,6 @@ Outcome = OrderRecord | RowError
 
 
 @dataclass(frozen=True)
-class Unchanged:
-    """A valid row that a worker process found equal to what the database holds for its
-    order (by fingerprint): only its number and order travel back."""
-
-    row: int
-    order_id: int
-
-
-@dataclass(frozen=True)
 class Chunk:
     """Consecutive data rows: where they lie in the text, and the number of the first record
     there (blank records count, as a spreadsheet shows them)."""
@@ -194,35 +185,16 @@ class Export:
     # Order ids given on more than one row, with those rows.
     duplicates: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
-    def outcomes(self) -> Iterator[Outcome]:
-        """Every data row checked, in the file's order."""
-        for chunk in self.chunks:
-            yield from check_chunk(self, chunk)
-
 
 def piece(export: Export, chunk: Chunk) -> tuple[Export, Chunk]:
-    """A chunk on its own, with just its text: what another process needs to check it."""
-    alone = replace(export, text=export.text[chunk.start : chunk.end], chunks=(), duplicates={})
+    """A chunk on its own, with just its text and the duplicates among its ids: what another
+    process needs to check it as this one would."""
+    given = (f"{order_id:07d}" for order_id in chunk.ids)
+    duplicates = {oid: export.duplicates[oid] for oid in given if oid in export.duplicates}
+    alone = replace(
+        export, text=export.text[chunk.start : chunk.end], chunks=(), duplicates=duplicates
+    )
     return alone, replace(chunk, start=0, end=chunk.end - chunk.start)
-
-
-def flag_duplicates(
-    outcomes: list[Outcome | Unchanged], duplicates: Mapping[str, tuple[int, ...]]
-) -> list[Outcome | Unchanged]:
-    """Outcomes of rows checked before the duplicates were known (see `piece`), with every
-    row of an order id given twice refused as check_chunk refuses it."""
-    if not duplicates:
-        return outcomes
-    flagged: list[Outcome | Unchanged] = []
-    for outcome in outcomes:
-        # A record's id is the seven digits the row gave.
-        given = outcome.order_id if isinstance(outcome, RowError) else f"{outcome.order_id:07d}"
-        rows = duplicates.get(given) if given else None
-        if given and rows:
-            message = _duplicate_message(outcome.row, rows)
-            outcome = RowError(outcome.row, "order_id", message, given)
-        flagged.append(outcome)
-    return flagged
 
 
 def _duplicate_message(number: int, rows: tuple[int, ...]) -> str:
@@ -235,64 +207,9 @@ def _duplicate_message(number: int, rows: tuple[int, ...]) -> str:
 
 
 def check_chunk(export: Export, chunk: Chunk) -> list[Outcome]:
-    """The outcomes of one chunk's rows; chunks can be checked apart (in other processes)."""
+    """The outcomes of one chunk's rows, an id given twice refused on each of its rows;
+    chunks can be checked apart (in other processes: see `piece`)."""
     return [_checked(n, values, export.duplicates) for n, values in _rows_in(export, chunk)]
-
-
-# Outcomes as they travel from a worker process: typed values as text, which pickles several
-# times faster than Decimals and datetimes; `unpack(pack(outcomes)) == outcomes`.
-Packed = list[tuple[Any, ...]]
-_TYPED: dict[str, Callable[[str], Any]] = {
-    "created_at": datetime.fromisoformat,
-    "birth_date": date.fromisoformat,
-    "net_amount": Decimal,
-    "vat_rate": Decimal,
-    "total_amount": Decimal,
-}
-_TYPED_AT = tuple(COLUMNS.index(column) for column in _TYPED)  # the rest are text already
-
-
-def pack(outcomes: list[Outcome], stored: Mapping[int, str] | None = None) -> Packed:
-    """`stored`: the fingerprints the database holds for these orders; a record equal to its
-    order's travels as Unchanged."""
-    packed: Packed = []
-    for outcome in outcomes:
-        if isinstance(outcome, RowError):
-            packed.append((outcome.row, outcome.column, outcome.message, outcome.order_id))
-            continue
-        if stored and stored.get(outcome.order_id) == outcome.fingerprint:
-            packed.append((outcome.row, outcome.order_id, outcome.fingerprint, None))
-            continue
-        values = [outcome.fields[c] for c in COLUMNS]
-        for at in _TYPED_AT:
-            values[at] = _as_text(values[at])
-        packed.append((outcome.row, outcome.order_id, outcome.fingerprint, tuple(values)))
-    return packed
-
-
-def unpack(packed: Packed) -> list[Outcome | Unchanged]:
-    outcomes: list[Outcome | Unchanged] = []
-    for row, second, third, fourth in packed:
-        if isinstance(second, str):
-            outcomes.append(RowError(row, second, third, fourth))
-            continue
-        if fourth is None:
-            outcomes.append(Unchanged(row, second))
-            continue
-        fields = dict(zip(COLUMNS, fourth, strict=True))
-        for column, typed in _TYPED.items():
-            if fields[column] is not None:
-                fields[column] = typed(fields[column])
-        outcomes.append(OrderRecord(row, second, fields, third))
-    return outcomes
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, date):  # and datetime
-        return value.isoformat()
-    return str(value)
 
 
 class _RowInvalid(Exception):
@@ -305,44 +222,28 @@ class _RowInvalid(Exception):
 # --- reading ---------------------------------------------------------------------------------
 
 
-FoundChunk = Callable[["Export", Chunk], None]
-
-
-def read_export(
-    data: bytes, filename: str, chunk_rows: int = CHUNK_ROWS, found: FoundChunk | None = None
-) -> Export:
+def read_export(data: bytes, filename: str, chunk_rows: int = CHUNK_ROWS) -> Export:
     """Decode the file, find its header and delimiter, and collect every row's order id.
 
-    `found`, when given, is told of each chunk as soon as the pass has read it (with the
-    export as far as known: its layout, not yet its duplicates), so that checking can start.
     Raises ExportUnreadable when the file is not UTF-8, has no header of the export, or is
     not readable as CSV: then nothing of it may be imported."""
     json_lines = filename.lower().endswith(JSON_SUFFIXES)
     text = _decode(data, filename, json_lines)
-    scan = _Scan(chunk_rows, found)
+    scan = _Scan(chunk_rows)
     if json_lines:
         export = Export(filename, text, True)
-        _scan_json(export, scan)
+        _scan_json(text, scan)
     else:
         export = _scan_csv(filename, text, scan)
     duplicates = {oid: tuple(rows) for oid, rows in scan.rows_of.items() if len(rows) > 1}
     return replace(export, rows=scan.rows, chunks=tuple(scan.chunks), duplicates=duplicates)
 
 
-def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a CSV or JSON Lines export, numbered as a spreadsheet shows them."""
-    export = read_export(data, filename)
-    for chunk in export.chunks:
-        yield from _rows_in(export, chunk)
-
-
 class _Scan:
     """What the first pass collects: the rows each order id is on, and the chunks."""
 
-    def __init__(self, chunk_rows: int, found: FoundChunk | None) -> None:
+    def __init__(self, chunk_rows: int) -> None:
         self.chunk_rows = max(1, chunk_rows)
-        self.found = found
-        self.layout: Export | None = None
         self.rows = 0
         self.rows_of: dict[str, list[int]] = {}
         self.chunks: list[Chunk] = []
@@ -353,10 +254,7 @@ class _Scan:
         self._ids: list[int] = []
 
     def _close(self, end: int) -> None:
-        chunk = Chunk(self._start, end, self._first, self._in_chunk, tuple(self._ids))
-        self.chunks.append(chunk)
-        if self.found is not None and self.layout is not None:
-            self.found(self.layout, chunk)
+        self.chunks.append(Chunk(self._start, end, self._first, self._in_chunk, tuple(self._ids)))
 
     def row(self, number: int, order_id: str, end: int) -> None:
         self.rows += 1
@@ -426,7 +324,6 @@ def _scan_csv(filename: str, text: str, scan: _Scan) -> Export:
                 continue  # what stands before the header
             names = _header(filename, number, record)
             id_at = names.index("order_id")
-            scan.layout = Export(filename, text, False, delimiter, tuple(names))
             scan.begin(lines.offset, number + 1)
     except csv.Error as exc:
         raise ExportUnreadable(
@@ -456,10 +353,7 @@ def _column_name(value: str) -> str:
     return value.strip().strip("\ufeff").strip().lower()
 
 
-def _scan_json(export: Export, scan: _Scan) -> None:
-    text = export.text
-    scan.layout = export
-    scan.begin(0, 1)
+def _scan_json(text: str, scan: _Scan) -> None:
     for number, match in enumerate(_JSON_LINE.finditer(text), start=1):
         line = match.group()
         if not line.strip():
@@ -603,24 +497,15 @@ def _shown(delimiter: str) -> str:
 # --- checking --------------------------------------------------------------------------------
 
 
-def validate_row(
-    number: int, raw: dict[str, str], duplicates: Mapping[str, tuple[int, ...]] | None = None
-) -> Outcome:
-    """One row's outcome; `raw` maps column names to the values read."""
-    if "__error__" in raw:
-        return RowError(number, raw.get("__column__", "(row)"), raw["__error__"])
-    return _checked(number, {c: raw.get(c, "").strip() for c in COLUMNS}, duplicates)
-
-
 def _checked(
-    number: int, values: dict[str, str], duplicates: Mapping[str, tuple[int, ...]] | None
+    number: int, values: dict[str, str], duplicates: Mapping[str, tuple[int, ...]]
 ) -> Outcome:
     """The outcome of a row read by _rows_in: every column there, its value stripped."""
     if "__error__" in values:
         return RowError(number, values.get("__column__", "(row)"), values["__error__"])
     try:
         _check_order_id(values["order_id"])
-        rows = (duplicates or {}).get(values["order_id"])
+        rows = duplicates.get(values["order_id"])
         if rows:
             raise _RowInvalid("order_id", _duplicate_message(number, rows))
         fields = _typed_fields(values)

@@ -101,6 +101,41 @@ def test_import_rejects_exactly_the_bad_rows_and_exits_1(workspace: Workspace) -
     assert json.loads(again.stdout)["counts"] == {"rejected": 3, "unchanged": 2}
 
 
+def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process checking rows killed (the kernel out of memory): one line saying so,
+    exit 2, and the batch failed with it."""
+    import os
+    import signal
+
+    import jobs.imports
+    from pipeline.orders_import import check_chunk
+    from tests.test_orders_import import HEADER, ROSSI
+
+    if jobs.imports.WORKERS < 2:
+        pytest.skip("one core: the import uses no worker process")
+    here = os.getpid()
+
+    def killed_in_a_worker(export, chunk):
+        if os.getpid() != here:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return check_chunk(export, chunk)
+
+    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(jobs.imports, "check_chunk", killed_in_a_worker)
+    path = workspace.root / "orders.csv"
+    path.write_text(f"{HEADER}\n{ROSSI}\n", encoding="utf-8")
+    result = workspace.cli("orders", "import", str(path))
+    assert result.exit_code == 2
+    assert str(result.exception) == (
+        "a worker process checking the rows stopped (exit code -9: killed, or out of memory?): "
+        "import the file again"
+    )
+    [batch] = json.loads(workspace.cli("batches", "list", "--json").stdout)
+    assert (batch["status"], batch["error"]) == ("failed", f"WorkerLost: {result.exception}")
+
+
 def test_orders_show_tells_the_story_in_time_order(workspace: Workspace) -> None:
     from tests.docgen.receipts import default_spec, make_receipt_pdf
     from tests.test_orders_import import UNPAID

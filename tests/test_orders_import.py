@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from jobs.imports import import_orders
 from pipeline.orders import Actor, change_state
+from pipeline.orders_import import Export, Outcome
 from pipeline.states import IllegalTransition, OrderState
 from pipeline.store.db import Store, make_engine
 from pipeline.store.models import Order, OrderEvent
@@ -454,25 +455,101 @@ def test_a_worker_process_that_fails_finishes_the_batch_failed(
     assert _order_ids(store) == [3454900, 3454901, 3454902, 3454903]
 
 
-def test_the_worker_processes_give_the_outcomes_of_the_file_read_here() -> None:
-    """Checked in two worker processes, chunk by chunk while the first pass still reads (the
-    duplicates found only at its end), a file gives exactly the outcomes (and fingerprints) it
-    gives checked in this process."""
+def test_a_killed_worker_process_finishes_the_batch_failed_and_never_hangs(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process killed while it checks rows (kill -9, the kernel out of memory): the
+    import stops at once with one line, the batch ends `failed` with it, and what committed
+    before stays. A hang fails the test run (after two minutes) rather than stalling it."""
+    import faulthandler
+    import os
+    import signal
+
     import jobs.imports
-    from pipeline.orders_import import OrderRecord, read_export
+    from pipeline.orders_import import check_chunk
+
+    def killed_on_the_third(export, chunk):
+        if chunk.first_record > 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return check_chunk(export, chunk)
+
+    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(jobs.imports, "check_chunk", killed_on_the_third)
+    rows = [ROSSI.replace("3454898", f"34549{n:02d}") for n in range(8)]
+    data = "\n".join([HEADER, *rows]).encode()
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        with pytest.raises(jobs.imports.WorkerLost, match="killed, or out of memory"):
+            import_orders(store, data, "orders.csv", NOW, chunk_rows=2, commit_rows=2, workers=2)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    [(status, error)] = _batches(store)
+    assert status == "failed"
+    assert error == (
+        "WorkerLost: a worker process checking the rows stopped (exit code -9: killed, or out "
+        "of memory?): import the file again"
+    )
+    # The first chunk was written before the third was given out; the second's worker may
+    # have been stopped with the pool.
+    assert _order_ids(store) in ([3454900, 3454901], [3454900, 3454901, 3454902, 3454903])
+
+
+def test_a_worker_process_that_stops_answering_finishes_the_batch_failed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No chunk is waited for longer than CHUNK_SECONDS: a worker stuck on one stops the
+    import the same way (and is stopped with the others)."""
+    import time
+
+    import jobs.imports
+    from pipeline.orders_import import check_chunk
+
+    def stuck_on_the_third(export, chunk):
+        if chunk.first_record > 5:
+            time.sleep(30)
+        return check_chunk(export, chunk)
+
+    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(jobs.imports, "CHUNK_SECONDS", 0.5)
+    monkeypatch.setattr(jobs.imports, "check_chunk", stuck_on_the_third)
+    rows = [ROSSI.replace("3454898", f"34549{n:02d}") for n in range(8)]
+    started = time.monotonic()
+    with pytest.raises(jobs.imports.WorkerLost, match=r"did not answer for 0\.5 s"):
+        data = "\n".join([HEADER, *rows]).encode()
+        import_orders(store, data, "orders.csv", NOW, chunk_rows=2, commit_rows=2, workers=2)
+    assert time.monotonic() - started < 15
+    error = "a worker process checking the rows did not answer for 0.5 s: import the file again"
+    assert _batches(store) == [("failed", f"WorkerLost: {error}")]
+    assert _order_ids(store) == [3454900, 3454901, 3454902, 3454903]
+
+
+def test_the_worker_processes_give_the_outcomes_of_this_process(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every chunk of a large file is checked in a worker process (none in this one), and
+    gives exactly the outcomes and fingerprints it gives checked here: an id given twice
+    across chunks refused on both rows, a duplicate that is wrong besides too."""
+    import os
+
+    import jobs.imports
+    from pipeline.orders_import import OrderRecord, check_chunk, read_export
 
     rows = [ROSSI.replace("3454898", f"345{n:04d}") for n in range(40)]
     rows[7] = rows[7].replace("H501U", "H501X")
     rows[30] = rows[3]
     rows[35] = rows[9].replace("H501U", "H501X")  # a duplicate that is wrong besides
-    data = "\n".join([HEADER, *rows, BIANCHI]).encode()
-    here = list(read_export(data, "orders.csv", 4).outcomes())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-        with jobs.imports.Checker(workers=2) as checker:
-            export = read_export(data, "orders.csv", 4, checker.found)
-            assert checker.parallel
-            there = [outcome for chunk in checker.outcomes(export) for outcome in chunk]
+    export = read_export("\n".join([HEADER, *rows, BIANCHI]).encode(), "orders.csv", 4)
+    here = _outcomes(export)
+    this_process = os.getpid()
+
+    def only_in_a_worker(export, chunk):
+        assert os.getpid() != this_process, f"rows from {chunk.first_record} checked here"
+        return check_chunk(export, chunk)
+
+    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(jobs.imports, "check_chunk", only_in_a_worker)
+    with jobs.imports.checked_chunks(export, 2, 3, store.engine) as chunks:
+        there = [outcome for outcomes in chunks for outcome in outcomes]
     assert there == here and len(here) == 41
     assert [o.fingerprint for o in there if isinstance(o, OrderRecord)] == [
         o.fingerprint for o in here if isinstance(o, OrderRecord)
@@ -489,29 +566,19 @@ def test_the_worker_processes_give_the_outcomes_of_the_file_read_here() -> None:
 def test_a_large_file_re_imported_through_the_workers_counts_as_a_small_one(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Through the worker processes (which compare with the stored fingerprints and send
-    back only a word for an unchanged row) a re-import gives the outcomes of the plain path,
-    a duplicated unchanged row included."""
+    """Through the worker processes a re-import gives the outcomes of the plain path: the
+    unchanged rows counted, a changed one updated, a duplicated unchanged row refused."""
     import jobs.imports
-    from pipeline.orders_import import Unchanged, unpack
 
     rows = [ROSSI.replace("3454898", f"34550{n:02d}") for n in range(12)]
     import_orders(store, "\n".join([HEADER, *rows]).encode(), "orders.csv", NOW)
     rows[0] = rows[0].replace("0612345678", "0698765432")
     rows[1] = rows[1].replace("H501U", "H501X")
     again = [HEADER, *rows, ROSSI.replace("3454898", "3455099"), rows[5]]
-    seen: list[object] = []
-
-    def spying(packed):
-        seen.extend(unpack(packed))
-        return unpack(packed)
-
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "unpack", spying)
     report = import_orders(
         store, "\n".join(again).encode(), "orders.csv", NOW, chunk_rows=2, commit_rows=4
     )
-    assert any(isinstance(o, Unchanged) for o in seen)
     assert report.counts == {"created": 1, "rejected": 3, "unchanged": 9, "updated": 1}
     assert [(e.row, e.column) for e in report.errors] == [
         (3, "tax_code"),
@@ -523,7 +590,14 @@ def test_a_large_file_re_imported_through_the_workers_counts_as_a_small_one(
 # --- the reader and checker take anything -------------------------------------------------------
 
 
-def _no_surprises(data: bytes, filename: str, chunk_rows: int = 1000) -> list[object]:
+def _outcomes(export: Export) -> list[Outcome]:
+    """Every row of the export checked here, in the file's order."""
+    from pipeline.orders_import import check_chunk
+
+    return [outcome for chunk in export.chunks for outcome in check_chunk(export, chunk)]
+
+
+def _no_surprises(data: bytes, filename: str, chunk_rows: int = 1000) -> list[Outcome]:
     """Read and check a file the way the import does: ExportUnreadable (one line) or one
     outcome per data row, in order, each problem one line, a duplicated id never imported."""
     from pipeline.orders_import import ExportUnreadable, OrderRecord, RowError, read_export
@@ -533,7 +607,7 @@ def _no_surprises(data: bytes, filename: str, chunk_rows: int = 1000) -> list[ob
     except ExportUnreadable as exc:
         assert str(exc) and "\n" not in str(exc) and "\r" not in str(exc)
         return []
-    outcomes = list(export.outcomes())
+    outcomes = _outcomes(export)
     assert len(outcomes) == export.rows == sum(chunk.rows for chunk in export.chunks)
     numbers = [o.row for o in outcomes]
     assert numbers == sorted(set(numbers))
@@ -629,15 +703,18 @@ def test_the_plain_address_path_normalises_as_email_validator_does(local: str, d
 def test_the_fingerprint_is_the_one_already_stored_for_every_imported_order() -> None:
     """Orders imported before keep matching: the fingerprint is still sha256 of the fields as
     json.dumps(sort_keys=True, default=str), however the row was saved (comma or semicolon,
-    dot or comma decimals, ISO or Italian dates), and it survives the trip from a worker."""
+    dot or comma decimals, ISO or Italian dates), and it survives the trip from a worker
+    process (pickled)."""
     import hashlib
+    import pickle
 
-    from pipeline.orders_import import OrderRecord, pack, read_export, unpack
+    from pipeline.orders_import import OrderRecord, read_export
 
-    portal = list(read_export(EXAMPLE.encode(), "orders.csv").outcomes())
+    portal = _outcomes(read_export(EXAMPLE.encode(), "orders.csv"))
     rows = [COLUMN_NAMES, _italian(ROSSI), _italian(BIANCHI)]
-    excel = list(read_export(_excel(rows, ";"), "ordini.csv").outcomes())
-    for record in [*portal, *excel, *unpack(pack(portal))]:
+    excel = _outcomes(read_export(_excel(rows, ";"), "ordini.csv"))
+    travelled = pickle.loads(pickle.dumps(portal))  # noqa: S301 (its own bytes)
+    for record in [*portal, *excel, *travelled]:
         assert isinstance(record, OrderRecord)
         canonical = json.dumps(record.fields, sort_keys=True, default=str)
         assert record.fingerprint == hashlib.sha256(canonical.encode()).hexdigest()
