@@ -28,18 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch_database import scratch_database
 from tests.docgen.orders import MUNICIPALITIES, PRODUCT_NET, OrderSpec, make_order, orders_csv
 
 PECFLOW = Path(sys.executable).with_name("pecflow")
@@ -204,28 +199,9 @@ def _pecflow(env: dict[str, str], *args: str) -> tuple[int, float, float, float,
     return int(code), float(seconds), float(cpu), int(peak_kb) / 1024, said.strip()
 
 
-@contextmanager
-def _database(server: str | None, folder: Path) -> Iterator[str]:
-    """SQLite in the folder, or a PostgreSQL database of the bench's own on the server."""
-    if server is None:
-        yield f"sqlite:///{folder / 'data' / 'pecflow.db'}"
-        return
-    name = f"pecflow_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server)
-    with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
-                         dbname=admin.database, autocommit=True) as conn:  # fmt: skip
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
-                             dbname=admin.database, autocommit=True) as conn:  # fmt: skip
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def bench(label: str, server: str | None, export: Path, rows: int) -> list[Run]:
     """Into a new database: `pecflow db upgrade`, then the import, then the same again."""
-    with tempfile.TemporaryDirectory() as tmp, _database(server, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(server, Path(tmp)) as url:
         folder = Path(tmp)
         config = folder / "pecflow.toml"
         config.write_text('[paths]\ndata_dir = "data"\ndrop_folder = "drop"\n', encoding="utf-8")
@@ -249,7 +225,7 @@ def start_only(export: Path) -> float:
     """Seconds of `pecflow orders import` on the header alone: the command's own start."""
     header = export.with_name("header.csv")
     header.write_bytes(export.read_bytes().split(b"\r\n", 1)[0] + b"\r\n")
-    with tempfile.TemporaryDirectory() as tmp, _database(None, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(None, Path(tmp)) as url:
         config = Path(tmp) / "pecflow.toml"
         config.write_text('[paths]\ndata_dir = "data"\n', encoding="utf-8")
         env = {**os.environ, "PECFLOW_CONFIG": str(config), "PECFLOW_DATABASE__URL": url}

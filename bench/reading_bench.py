@@ -21,18 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch_database import scratch_database
 from pipeline.store.db import make_engine
 from tests.conftest import free_port
 from tests.docgen.evaluation import FULL, QUICK, Scorecard, build, judge
@@ -43,25 +39,6 @@ PECFLOW = Path(sys.executable).with_name("pecflow")
 NOW = "2026-11-20T10:30:00+01:00"
 TEXT = ("receipt", "english", "statement")  # the receipts of the text-receipt target
 SCANNED = ("receipt", "english", "statement", "bollettino")
-
-
-@contextmanager
-def _database(server: str | None, folder: Path) -> Iterator[str]:
-    """SQLite in the folder, or a PostgreSQL database of the bench's own on the server."""
-    if server is None:
-        yield f"sqlite:///{folder / 'data' / 'pecflow.db'}"
-        return
-    name = f"pecflow_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server)
-    with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
-                         dbname=admin.database, autocommit=True) as conn:  # fmt: skip
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(host=admin.host, port=admin.port or 5432, user=admin.username,
-                             dbname=admin.database, autocommit=True) as conn:  # fmt: skip
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def targets(card: Scorecard) -> list[str]:
@@ -91,7 +68,10 @@ def main() -> int:
     smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
     smtp.start()
     try:
-        with tempfile.TemporaryDirectory() as folder, _database(args.postgres, Path(folder)) as url:
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            scratch_database(args.postgres, Path(folder)) as url,
+        ):
             root = Path(folder)
             (root / "drop").mkdir()
             (root / "roots.pem").write_bytes(root_pem())
