@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,26 +27,17 @@ from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.error_lines import error_line
 from jobs.imports import WorkerLost, import_orders
-from jobs.run import Progress, Runner, RunReport, rerun, run_once
-from mailer.imap_source import ImapError, ImapMailbox
-from mailer.smtp_sender import build_email
 from pipeline.batches import FAILED
 from pipeline.business_calendar import business_calendar
-from pipeline.fulfilment import CannotActivate, activate
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.private_files import PRIVATE_UMASK, make_private
-from pipeline.provisioning import (
-    ManualProvisioner,
-    Provisioner,
-    ProvisioningError,
-    provisioner_for,
-)
-from pipeline.review import CannotResolve, reject, resolve
-from pipeline.sla import LATE, sla_items
 from pipeline.states import OrderState
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
+
+if TYPE_CHECKING:
+    from jobs.run import Progress, RunReport
 
 log = logging.getLogger("pecflow")
 app = typer.Typer(
@@ -379,6 +370,15 @@ def orders_activate(
     """Activate a ready order: the activation e-mail (and the password's) go out at once, the
     order becomes fulfilled. With `fulfilment.provisioner = "local"` pecflow makes the user-id
     and password itself (and activates ready orders on its own in every run)."""
+    from jobs.run import Runner
+    from pipeline.fulfilment import CannotActivate, activate
+    from pipeline.provisioning import (
+        ManualProvisioner,
+        Provisioner,
+        ProvisioningError,
+        provisioner_for,
+    )
+
     cfg = settings()
     at = parse_now(now, cfg.zone)
     provisioner: Provisioner | None = provisioner_for(cfg)
@@ -473,6 +473,8 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Poll the drop folder, process what arrived, send the outbox; exit 1 if any item failed."""
+    from jobs.run import Runner, run_once
+
     if not once:
         raise UserError("only `run --once` exists for now; the scheduler runs it periodically")
     cfg = settings()
@@ -517,6 +519,8 @@ def batches_rerun(
     as_json: JsonOpt = False,
 ) -> None:
     """Retry what a batch left failed or unfinished, as a new batch linked to it."""
+    from jobs.run import Runner, rerun
+
     cfg = settings()
     with store(cfg) as st:
         try:
@@ -576,6 +580,8 @@ def review_resolve(
     now: NowOpt = None,
 ) -> None:
     """Decide an item: --order confirms its payment (or attaches its document), as a match would."""
+    from pipeline.review import CannotResolve, reject, resolve
+
     if bool(order) == bool(reject_why):
         raise UserError('give either --order LM… or --reject "why"')
     cfg = settings()
@@ -641,6 +647,8 @@ def outbox_preview(
     ] = None,
 ) -> None:
     """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
+    from mailer.smtp_sender import build_email
+
     cfg = settings()
     with store(cfg) as st, st.unit() as session:
         row = _outbox_row(session, outbox_id)
@@ -667,6 +675,8 @@ def outbox_retry(outbox_id: int) -> None:
 @mailbox_app.command("check")
 def mailbox_check(as_json: JsonOpt = False) -> None:
     """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
+    from mailer.imap_source import ImapError, ImapMailbox
+
     cfg = settings()
     if not cfg.imap.host:
         raise UserError("imap.host is empty: no IMAP mailbox is configured")
@@ -783,6 +793,8 @@ def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
 @sla_app.command("late")
 def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Payments and documents late or at risk; exit 1 when anything is late."""
+    from pipeline.sla import LATE, sla_items
+
     cfg = settings()
     with store(cfg) as st, st.unit() as session:
         items = sla_items(session, cfg, parse_now(now))
