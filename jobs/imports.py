@@ -1,6 +1,7 @@
 """`pecflow orders import`: the file read whole first (refused whole, before any batch, when it
-cannot be read as an export), then its rows checked a chunk at a time (in worker processes for
-a large file) and written a few chunks to a transaction, one batch for the file. The batch is
+cannot be read as an export), the fingerprints of the orders it names read once, then its rows
+checked a chunk at a time (in worker processes for a large file, which send back only a marker
+for a row unchanged) and written a few chunks to a transaction, one batch for the file. The batch is
 never left `running`: whatever stops the import (a worker process killed too) finishes it as
 failed, with the error, and what the transactions before committed stays."""
 
@@ -11,7 +12,7 @@ import multiprocessing
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,24 +20,32 @@ from datetime import datetime
 from typing import Any
 
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pipeline.batches import finish_batch, start_batch
-from pipeline.orders import Actor, ImportOutcome, import_records
+from pipeline.orders import (
+    Actor,
+    ImportOutcome,
+    import_records,
+    marked_unchanged,
+    record_row_hashes,
+    stored_exports,
+)
 from pipeline.orders_import import (
     CHUNK_ROWS,
-    Chunk,
     Export,
     OrderRecord,
     Outcome,
     RowError,
+    Stored,
+    Unchanged,
     check_chunk,
-    piece,
     read_export,
 )
+from pipeline.store.bulk import insert_rows, refresh_statistics
 from pipeline.store.db import Store
-from pipeline.store.models import BatchItem
+from pipeline.store.models import BatchItem, Order
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,8 @@ CHUNK_SECONDS = 60.0
 # Rows written in one transaction: each commit waits for the disk (SQLite's WAL, PostgreSQL's),
 # and a larger one holds the write lock longer (about half a second on SQLite for 5,000).
 COMMIT_ROWS = 5_000
+# From this many orders created, the database's planner is told of them at the end.
+STATISTICS_FROM_ROWS = 1_000
 
 
 class WorkerLost(RuntimeError):
@@ -88,12 +99,16 @@ def import_orders(
         batch_id = start_batch(session, "import", actor, now).id
     counts: Counter[str] = Counter()
     try:
+        with store.unit() as session:
+            stored = stored_exports(session, export.order_ids())
         ahead = max(1, commit_rows // chunk_rows)
-        with checked_chunks(export, workers, ahead, store.engine) as checked:
+        with checked_chunks(export, stored, workers, ahead, store.engine) as checked:
             errors = _write(
                 store, batch_id, export, checked, now, actor, commit_rows, counts, progress
             )
         with store.unit() as session:
+            if counts[ImportOutcome.CREATED.value] >= STATISTICS_FROM_ROWS:
+                refresh_statistics(session, Order.metadata.tables[Order.__tablename__])
             batch = finish_batch(session, batch_id, now, counts=counts)
             return ImportReport(batch_id, dict(batch.counts), errors)
     except BaseException as exc:  # a crash, an interrupt: the batch ends failed, not running
@@ -142,16 +157,24 @@ def _together(chunks: Iterator[list[Outcome]], rows: int) -> Iterator[list[Outco
 
 
 def write_chunk(
-    session: Session, batch_id: int, outcomes: list[Outcome], actor: Actor, now: datetime
+    session: Session,
+    batch_id: int,
+    outcomes: list[Outcome],
+    actor: Actor,
+    now: datetime,
 ) -> Counter[str]:
     """Write one chunk's rows and their batch items; returns the outcomes counted. A row
     imported unchanged is counted, not itemised: a re-import of 50,000 rows would otherwise
     record 50,000 items saying nothing happened."""
     records = [o for o in outcomes if isinstance(o, OrderRecord)]
     results = iter(import_records(session, records, actor, now))
+    record_row_hashes(session, [o for o in outcomes if isinstance(o, Unchanged)])
     tally: Counter[str] = Counter()
     items: list[dict[str, Any]] = []
     for outcome in outcomes:
+        if isinstance(outcome, Unchanged):
+            tally[ImportOutcome.UNCHANGED.value] += 1
+            continue
         item = {"batch_id": batch_id, "item_type": "row", "item_ref": f"row {outcome.row}"}
         if isinstance(outcome, RowError):
             tally[REJECTED] += 1
@@ -163,30 +186,34 @@ def write_chunk(
             items.append(
                 {**item, "outcome": result.value, "detail": None, "order_id": outcome.order_id}
             )
-    if items:
-        table = BatchItem.metadata.tables[BatchItem.__tablename__]
-        session.execute(insert(table), [{**item, "at": now} for item in items])
+    table = BatchItem.metadata.tables[BatchItem.__tablename__]
+    insert_rows(session, table, [{**item, "at": now} for item in items])
     return tally
 
 
 @contextmanager
 def checked_chunks(
-    export: Export, workers: int, ahead: int, engine: Engine
+    export: Export, stored: Mapping[int, Stored], workers: int, ahead: int, engine: Engine
 ) -> Iterator[Iterator[list[Outcome]]]:
-    """Each chunk's outcomes, in the file's order: checked in this process for a small file,
-    in `workers` processes for a large one (see _in_order). The workers are forked now, when
-    the first pass has found the duplicates, with no database connection open (`engine`'s
-    are closed first), and stopped on leaving."""
+    """Each chunk's outcomes, in the file's order, a row `stored` shows unchanged as its
+    marker: checked in this process for a small file, in `workers` processes for a large one
+    (see _in_order). The workers are forked now, when the first pass has found the duplicates
+    and `stored` is read: they have both from the fork and are sent only a chunk's number.
+    No database connection is open in them (`engine`'s are closed first); they are stopped on
+    leaving."""
     if (
         workers < 2
         or export.rows < PARALLEL_FROM_ROWS
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        yield (check_chunk(export, chunk) for chunk in export.chunks)
+        yield (_checked(export, stored, number) for number in range(len(export.chunks)))
         return
     engine.dispose()
     pool = ProcessPool(
-        workers, initializer=_worker_start, context=multiprocessing.get_context("fork")
+        workers,
+        initializer=_worker_start,
+        initargs=(export, stored),
+        context=multiprocessing.get_context("fork"),
     )
     try:
         yield _in_order(pool, export, ahead)
@@ -205,9 +232,10 @@ def _in_order(pool: ProcessPool, export: Export, ahead: int) -> Iterator[list[Ou
     outcomes of a worker killed while it sends them, and no chunk is waited for longer than
     CHUNK_SECONDS."""
     taken: list[ProcessFuture[list[Outcome]]] = []
+    count = len(export.chunks)
     try:
-        for start in range(0, len(export.chunks), ahead):
-            given = _give(pool, export, export.chunks[start : start + ahead])
+        for start in range(0, count, ahead):
+            given = _give(pool, range(start, min(start + ahead, count)))
             yield from (future.result(CHUNK_SECONDS) for future in taken)
             taken = given
         yield from (future.result(CHUNK_SECONDS) for future in taken)
@@ -215,11 +243,9 @@ def _in_order(pool: ProcessPool, export: Export, ahead: int) -> Iterator[list[Ou
         raise _lost(exc) from exc
 
 
-def _give(
-    pool: ProcessPool, export: Export, chunks: Sequence[Chunk]
-) -> list[ProcessFuture[list[Outcome]]]:
+def _give(pool: ProcessPool, numbers: Sequence[int]) -> list[ProcessFuture[list[Outcome]]]:
     try:
-        return [pool.schedule(_check_piece, (piece(export, chunk),)) for chunk in chunks]
+        return [pool.schedule(_check_in_worker, (number,)) for number in numbers]
     except RuntimeError as exc:  # pebble's word for a pool broken (by a worker's death)
         raise _lost(exc) from exc
 
@@ -234,17 +260,29 @@ def _lost(exc: BaseException) -> WorkerLost:
     return WorkerLost(f"a worker process checking the rows {why}: import the file again")
 
 
-def _worker_start() -> None:
-    """A worker process, just forked, leaves alone the standard streams it shares with this
-    one (it ignores Ctrl-C already: that is this process's to handle): a lock on them that
-    this process's progress-bar thread held at the fork would stop it for good when it
-    flushes them at its end."""
+# In a worker process: the export and what the orders it names keep of it, from the fork.
+_given: tuple[Export, Mapping[int, Stored]] | None = None
+
+
+def _worker_start(export: Export, stored: Mapping[int, Stored]) -> None:
+    """A worker process, just forked, keeps what it was given and leaves alone the standard
+    streams it shares with this one (it ignores Ctrl-C already: that is this process's to
+    handle): a lock on them that this process's progress-bar thread held at the fork would
+    stop it for good when it flushes them at its end."""
+    global _given
+    _given = (export, stored)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the process's life)
 
 
-def _check_piece(part: tuple[Export, Chunk]) -> list[Outcome]:
-    """In a worker process: one chunk's outcomes."""
-    return check_chunk(*part)
+def _check_in_worker(number: int) -> list[Outcome]:
+    assert _given is not None, "a worker process starts with _worker_start"
+    return _checked(*_given, number)
+
+
+def _checked(export: Export, stored: Mapping[int, Stored], number: int) -> list[Outcome]:
+    """The outcomes of the export's chunk `number`: a row whose hash or fingerprint is the
+    one stored, Unchanged."""
+    return marked_unchanged(check_chunk(export, export.chunks[number], stored), stored)
 
 
 def _finish_failed(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, insert, select
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.orders_import import OrderRecord
+from pipeline.orders_import import OrderRecord, Outcome, Stored, Unchanged
 from pipeline.states import RANK, OrderState, initial_state, transition
+from pipeline.store.bulk import insert_rows
 from pipeline.store.models import Order, OrderEvent
 
 
@@ -61,6 +62,28 @@ class ImportOutcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
+def unchanged(record: OrderRecord, stored: str | None) -> bool:
+    """The one rule for an unchanged record: the order is stored with its fingerprint."""
+    return stored == record.fingerprint
+
+
+def marked_unchanged(outcomes: list[Outcome], stored: Mapping[int, Stored]) -> list[Outcome]:
+    """The outcomes with each record whose order `stored` (read when the import began) shows
+    unchanged replaced by an Unchanged marker, small where a record is large (workers send
+    back little for a re-import), with the row's hash when the stored one differs. An order
+    another import changed since then is left as that import wrote it, as if this one had
+    come first."""
+    marked: list[Outcome] = []
+    for outcome in outcomes:
+        known = stored.get(outcome.order_id) if isinstance(outcome, OrderRecord) else None
+        if isinstance(outcome, OrderRecord) and known and unchanged(outcome, known.fingerprint):
+            new_hash = outcome.row_hash if outcome.row_hash != known.row_hash else None
+            marked.append(Unchanged(outcome.row, outcome.order_id, new_hash))
+        else:
+            marked.append(outcome)
+    return marked
+
+
 IMPORTED_CAUSE = "imported from the portal export"
 PAID_CAUSE = "the portal export says paid"
 
@@ -77,9 +100,11 @@ def import_records(
     ids = [record.order_id for record in records]
     if len(set(ids)) != len(ids):
         raise ValueError("one record per order in a call")
-    stored = stored_fingerprints(session, ids)
+    stored = stored_exports(session, ids)
     changed = [
-        r.order_id for r in records if stored.get(r.order_id, r.fingerprint) != r.fingerprint
+        r.order_id
+        for r in records
+        if r.order_id in stored and not unchanged(r, stored[r.order_id].fingerprint)
     ]
     orders: dict[int, Order] = {}
     for part in _slices(changed):
@@ -98,20 +123,34 @@ def import_records(
             outcomes.append(_refresh(session, orders[record.order_id], record, actor, now))
         else:
             outcomes.append(ImportOutcome.UNCHANGED)
-    if new_orders:
-        # Core inserts, one executemany each: rows of the same keys, no ORM bookkeeping.
-        session.execute(insert(Order.metadata.tables[Order.__tablename__]), new_orders)
-        session.execute(insert(OrderEvent.metadata.tables[OrderEvent.__tablename__]), new_events)
+    # Rows of the same keys in bulk, no ORM bookkeeping.
+    insert_rows(session, Order.metadata.tables[Order.__tablename__], new_orders)
+    insert_rows(session, OrderEvent.metadata.tables[OrderEvent.__tablename__], new_events)
     return outcomes
 
 
-def stored_fingerprints(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """The export fingerprint of each of these orders that exists."""
-    stored: dict[int, str] = {}
+def stored_exports(session: Session, ids: Sequence[int]) -> dict[int, Stored]:
+    """What each of these orders that exists keeps of its export row."""
+    stored: dict[int, Stored] = {}
+    columns = (Order.id, Order.export_fingerprint, Order.export_row_hash)
     for part in _slices(list(ids)):
-        query = select(Order.id, Order.export_fingerprint).where(Order.id.in_(_listed(part)))
-        stored.update((oid, fingerprint) for oid, fingerprint in session.execute(query))
+        query = select(*columns).where(Order.id.in_(_listed(part)))
+        stored.update((oid, Stored(fp, row_hash)) for oid, fp, row_hash in session.execute(query))
     return stored
+
+
+def record_row_hashes(session: Session, markers: Sequence[Unchanged]) -> None:
+    """Keep the row hash of orders found unchanged in a row that hashes otherwise (the same
+    order saved another way, or imported before pecflow kept row hashes)."""
+    given = [{"key": m.order_id, "row_hash": m.row_hash} for m in markers if m.row_hash]
+    if given:
+        table = Order.metadata.tables[Order.__tablename__]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("key"))
+            .values(export_row_hash=bindparam("row_hash"))
+        )
+        session.execute(statement, given)
 
 
 def _slices(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
@@ -160,6 +199,7 @@ def _new_order(
         state=state.value,
         state_changed_at=now,
         export_fingerprint=record.fingerprint,
+        export_row_hash=record.row_hash or None,
         imported_at=now,
         updated_at=now,
     )
@@ -171,7 +211,7 @@ def _refresh(
 ) -> ImportOutcome:
     """A newer export of a known order: the portal's fields change, a payment once seen is
     never unseen, and the state only moves forward."""
-    if order.export_fingerprint == record.fingerprint:
+    if unchanged(record, order.export_fingerprint):
         return ImportOutcome.UNCHANGED
     fields = {k: v for k, v in record.fields.items() if k != "order_id"}
     if order.payment_status == "paid":
@@ -179,6 +219,7 @@ def _refresh(
     for key, value in fields.items():
         setattr(order, key, value)
     order.export_fingerprint = record.fingerprint
+    order.export_row_hash = record.row_hash or None
     order.updated_at = now
     target = initial_state(fields["payment_status"])
     if RANK[target] > RANK[OrderState(order.state)]:

@@ -117,10 +117,10 @@ def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
         pytest.skip("one core: the import uses no worker process")
     here = os.getpid()
 
-    def killed_in_a_worker(export, chunk):
+    def killed_in_a_worker(export, chunk, stored=None):
         if os.getpid() != here:
             os.kill(os.getpid(), signal.SIGKILL)
-        return check_chunk(export, chunk)
+        return check_chunk(export, chunk, stored)
 
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
     monkeypatch.setattr(jobs.imports, "check_chunk", killed_in_a_worker)

@@ -16,7 +16,7 @@ from pipeline.orders import Actor, change_state
 from pipeline.orders_import import Export, Outcome
 from pipeline.states import IllegalTransition, OrderState
 from pipeline.store.db import Store, make_engine
-from pipeline.store.models import Order, OrderEvent
+from pipeline.store.models import BatchItem, Order, OrderEvent
 from tests.conftest import Workspace
 
 HEADER = (
@@ -100,6 +100,61 @@ def test_reimporting_the_same_file_changes_nothing(store: Store) -> None:
     report = import_orders(store, EXAMPLE.encode(), "orders.csv", NOW)
     assert report.counts == {"unchanged": 2}
     assert _count(store, OrderEvent) == events
+
+
+def test_a_re_import_keeps_the_row_hash_of_orders_imported_before_it_was_kept(
+    store: Store,
+) -> None:
+    """Orders imported before pecflow kept row hashes (or from the file saved another way)
+    are found unchanged by their fingerprint, and their row's hash is kept then, so that
+    the next re-import skips checking them; nothing else about them changes."""
+    from sqlalchemy import update
+
+    import_orders(store, EXAMPLE.encode(), "orders.csv", NOW)
+    with store.unit() as session:
+        hashes = dict(session.execute(select(Order.id, Order.export_row_hash)).all())
+        session.execute(update(Order).values(export_row_hash=None))
+    assert all(len(h) == 64 for h in hashes.values())
+    events = _count(store, OrderEvent)
+    report = import_orders(store, EXAMPLE.encode(), "orders.csv", NOW)
+    assert report.counts == {"unchanged": 2}
+    with store.unit() as session:
+        assert dict(session.execute(select(Order.id, Order.export_row_hash)).all()) == hashes
+    semicolons = EXAMPLE.replace(",", ";").replace("24.40", "24,40")
+    assert import_orders(store, semicolons.encode(), "orders.csv", NOW).counts == {"unchanged": 2}
+    with store.unit() as session:
+        kept = dict(session.execute(select(Order.id, Order.export_row_hash)).all())
+    assert kept.keys() == hashes.keys() and all(kept[i] != hashes[i] for i in kept)
+    assert _count(store, OrderEvent) == events
+
+
+def test_bulk_written_orders_read_back_exactly_as_checked(store: Store) -> None:
+    """New orders go in bulk (COPY on PostgreSQL): every field reads back as the check typed
+    it, text that COPY would take for its own syntax (a backslash, `\\N`, quotes, a comma)
+    included, empty columns as NULL, amounts and times exact; each order has its event and
+    a rejected row its item."""
+    from pipeline.orders_import import OrderRecord, read_export
+
+    odd = ROSSI.replace("Mario Rossi", '"Studio \\N Rossi, ""Mario"" \\t à"').replace(
+        "0612345678", ""
+    )
+    data = f"{HEADER}\n{odd}\n{BIANCHI}\n{ROSSI.replace('3454898', '3454899x')}\n".encode()
+    [rossi, bianchi, _bad] = _outcomes(read_export(data, "orders.csv"))
+    report = import_orders(store, data, "orders.csv", NOW)
+    assert report.counts == {"created": 2, "rejected": 1}
+    with store.unit() as session:
+        for record in (rossi, bianchi):
+            assert isinstance(record, OrderRecord)
+            order = session.get(Order, record.order_id)
+            assert order is not None
+            stored = {c: getattr(order, c) for c in record.fields if c != "order_id"}
+            assert stored == {c: v for c, v in record.fields.items() if c != "order_id"}
+            assert order.export_fingerprint == record.fingerprint
+        assert order.mailbox_description is None  # BIANCHI's, empty
+        assert session.get(Order, 3454898).mailbox_description == 'Studio \\N Rossi, "Mario" \\t à'
+        assert session.get(Order, 3454898).phone is None
+    assert _count(store, OrderEvent) == 3  # Rossi imported; Bianchi imported and paid
+    assert _count(store, BatchItem) == 3
 
 
 def test_a_newer_export_updates_fields_but_never_moves_state_back(store: Store) -> None:
@@ -440,10 +495,10 @@ def test_a_worker_process_that_fails_finishes_the_batch_failed(
     import jobs.imports
     from pipeline.orders_import import check_chunk
 
-    def fails_on_the_third(export, chunk):
+    def fails_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
             raise ValueError("worker lost")
-        return check_chunk(export, chunk)
+        return check_chunk(export, chunk, stored)
 
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
     monkeypatch.setattr(jobs.imports, "check_chunk", fails_on_the_third)
@@ -468,10 +523,10 @@ def test_a_killed_worker_process_finishes_the_batch_failed_and_never_hangs(
     import jobs.imports
     from pipeline.orders_import import check_chunk
 
-    def killed_on_the_third(export, chunk):
+    def killed_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
             os.kill(os.getpid(), signal.SIGKILL)
-        return check_chunk(export, chunk)
+        return check_chunk(export, chunk, stored)
 
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
     monkeypatch.setattr(jobs.imports, "check_chunk", killed_on_the_third)
@@ -504,10 +559,10 @@ def test_a_worker_process_that_stops_answering_finishes_the_batch_failed(
     import jobs.imports
     from pipeline.orders_import import check_chunk
 
-    def stuck_on_the_third(export, chunk):
+    def stuck_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
             time.sleep(30)
-        return check_chunk(export, chunk)
+        return check_chunk(export, chunk, stored)
 
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
     monkeypatch.setattr(jobs.imports, "CHUNK_SECONDS", 0.5)
@@ -542,13 +597,13 @@ def test_the_worker_processes_give_the_outcomes_of_this_process(
     here = _outcomes(export)
     this_process = os.getpid()
 
-    def only_in_a_worker(export, chunk):
+    def only_in_a_worker(export, chunk, stored=None):
         assert os.getpid() != this_process, f"rows from {chunk.first_record} checked here"
-        return check_chunk(export, chunk)
+        return check_chunk(export, chunk, stored)
 
     monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
     monkeypatch.setattr(jobs.imports, "check_chunk", only_in_a_worker)
-    with jobs.imports.checked_chunks(export, 2, 3, store.engine) as chunks:
+    with jobs.imports.checked_chunks(export, {}, 2, 3, store.engine) as chunks:
         there = [outcome for outcomes in chunks for outcome in outcomes]
     assert there == here and len(here) == 41
     assert [o.fingerprint for o in there if isinstance(o, OrderRecord)] == [
@@ -561,6 +616,37 @@ def test_the_worker_processes_give_the_outcomes_of_this_process(
         (32, "order_id"),
         (37, "order_id"),
     ]
+
+
+def test_the_workers_send_back_a_marker_for_a_row_stored_as_it_reads(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes a re-import cheap. A row that hashes as its order's stored row comes back
+    from a worker as an Unchanged marker without being checked again (here one stored with
+    a row hash though the row is wrong, to show it); a row whose checked fields have the
+    stored fingerprint comes back Unchanged with its hash, to be kept; a row stored
+    otherwise, or not stored, comes back whole."""
+    import jobs.imports
+    from pipeline.orders_import import OrderRecord, Stored, Unchanged, read_export, row_hash_of
+
+    rows = [ROSSI.replace("3454898", f"346{n:04d}") for n in range(10)]
+    rows[5] = rows[5].replace("H501U", "H501X")  # a wrong check character
+    export = read_export("\n".join([HEADER, *rows]).encode(), "orders.csv", 3)
+    outcomes = _outcomes(export)
+    records = [o for o in outcomes if isinstance(o, OrderRecord)]
+    assert [o.row for o in outcomes if o not in records] == [7]
+    stored = {r.order_id: Stored(r.fingerprint, None) for r in records[1:4]}
+    stored[records[0].order_id] = Stored("the fingerprint of an older export", "older row")
+    stored[records[4].order_id] = Stored(records[4].fingerprint, records[4].row_hash)
+    wrong = dict(zip(HEADER.split(","), rows[5].split(","), strict=True))
+    stored[3460005] = Stored("stored before the rule", row_hash_of(wrong))
+    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    with jobs.imports.checked_chunks(export, stored, 2, 2, store.engine) as chunks:
+        there = [outcome for outcomes in chunks for outcome in outcomes]
+    assert there[0] == records[0]
+    assert there[1:4] == [Unchanged(r.row, r.order_id, r.row_hash) for r in records[1:4]]
+    assert there[4:6] == [Unchanged(records[4].row, records[4].order_id), Unchanged(7, 3460005)]
+    assert there[6:] == records[5:]
 
 
 def test_a_large_file_re_imported_through_the_workers_counts_as_a_small_one(

@@ -100,6 +100,9 @@ class Order(Base):
     state: Mapped[str] = mapped_column(String(32), index=True)
     state_changed_at: Mapped[datetime] = mapped_column(Timestamp)
     export_fingerprint: Mapped[str] = mapped_column(String(64))
+    # The hash of the export's row as last read (its values before checking): a re-import
+    # of the same row skips the checks (null until an import reads the order's row).
+    export_row_hash: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     # When a paid new mailbox first had a signed contract and a valid identity document.
