@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
 
+from mailer.outbound.writer import MailWriter  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.messages import make_email  # noqa: E402
 from tests.docgen.orders import make_order, orders_csv  # noqa: E402
@@ -136,7 +137,7 @@ def main() -> None:
         os.environ.update(env)
         from config import load_settings
         from jobs.run import Runner
-        from mailer import imap_source
+        from mailer.inbound import imap as imap_source
         from pipeline.store.db import open_store
 
         fetched: list[int] = []
@@ -149,7 +150,7 @@ def main() -> None:
 
         imap_source.ImapMailbox.fetch = counting  # type: ignore[method-assign]
         settings = load_settings(None)
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, renderer=MailWriter())
         runner = Runner(store, settings, datetime.now(UTC))
         runner.start("run")
         times = []

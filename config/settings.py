@@ -27,7 +27,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 CONFIG_ENV = "PECFLOW_CONFIG"
 DEFAULT_CONFIG_NAME = "pecflow.toml"
@@ -54,6 +53,8 @@ class DatabaseSettings(_Section):
     def _parseable(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value()
         if raw:
+            from sqlalchemy.engine import make_url  # the store's parser, loaded when a URL is set
+
             try:
                 url = make_url(raw)
             except Exception as exc:
@@ -399,6 +400,8 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def masked_settings(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets masked, for `pecflow config show`."""
+    from sqlalchemy.engine import make_url
+
     data = settings.model_dump(mode="json")
     data["database"]["url"] = make_url(settings.database_url).render_as_string(hide_password=True)
     for section in ("smtp", "imap"):

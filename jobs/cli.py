@@ -27,12 +27,13 @@ from config import ConfigError, Settings, load_settings, masked_settings
 from jobs import views
 from jobs.error_lines import error_line
 from jobs.imports import WorkerLost, import_orders
+from mailer.outbound.writer import MailWriter
 from pipeline.batches import FAILED
-from pipeline.business_calendar import business_calendar
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.private_files import PRIVATE_UMASK, make_private
-from pipeline.states import OrderState
+from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.states import OrderState
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
 from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
@@ -153,7 +154,7 @@ def opening(cfg: Settings) -> Iterator[None]:
 def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
     with opening(cfg):
         make_private(cfg)
-        opened = open_store(cfg.database_url, dry_run=dry_run)
+        opened = open_store(cfg.database_url, dry_run=dry_run, renderer=MailWriter())
     try:
         yield opened
     finally:
@@ -276,7 +277,7 @@ def orders_import(
     """Import orders; bad rows are reported and skipped; exit 1 when any row was rejected.
     A file that cannot be read as an export at all (not UTF-8, no header) is refused whole,
     nothing imported: one line on stderr saying which row and what to do, exit 2."""
-    from pipeline.orders_import import ExportUnreadable
+    from pipeline.rules.orders_import import ExportUnreadable
 
     cfg = settings()
     try:
@@ -647,7 +648,7 @@ def outbox_preview(
     ] = None,
 ) -> None:
     """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
-    from mailer.smtp_sender import build_email
+    from mailer.outbound.smtp import build_email
 
     cfg = settings()
     with store(cfg) as st, st.unit() as session:
@@ -675,7 +676,7 @@ def outbox_retry(outbox_id: int) -> None:
 @mailbox_app.command("check")
 def mailbox_check(as_json: JsonOpt = False) -> None:
     """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
-    from mailer.imap_source import ImapError, ImapMailbox
+    from mailer.inbound.imap import ImapError, ImapMailbox
 
     cfg = settings()
     if not cfg.imap.host:

@@ -32,7 +32,7 @@ from pipeline.orders import (
     record_row_hashes,
     stored_exports,
 )
-from pipeline.orders_import import (
+from pipeline.rules.orders_import import (
     CHUNK_ROWS,
     Export,
     OrderRecord,

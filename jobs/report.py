@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.render import render
-from pipeline.business_calendar import business_calendar
+from mailer.outbound.render import render
 from pipeline.outbox import Attachment, enqueue_ops
-from pipeline.report import DailyReport, LateLine, chart_png, report_csv, state_labels
+from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.report import DailyReport, LateLine, chart_png, report_csv, state_labels
 from pipeline.sla import LATE, documents_clocks, sla_items
 from pipeline.store.db import Store
 from pipeline.store.models import Order, Payment, ReviewItem

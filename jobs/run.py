@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from jobs.error_lines import error_line, stops_the_run
-from mailer.drop_folder import DroppedFile, DropProblem, list_drop_folder, open_dropped
-from mailer.imap_source import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
-from mailer.smtp_sender import send_pending
+from mailer.inbound.drop_folder import DroppedFile, DropProblem, list_drop_folder, open_dropped
+from mailer.inbound.imap import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
+from mailer.outbound.smtp import send_pending
 from parsers.codes import order_code
 from parsers.documents import ParseLimits
 from parsers.reading import MessageReading, read_message

@@ -13,7 +13,7 @@ from sqlalchemy import Select, exists, select
 from config import Settings
 from jobs.report import make_report, yesterday
 from jobs.run import Runner, RunReport, closing, run_once
-from mailer.smtp_sender import due_emails
+from mailer.outbound.smtp import due_emails
 from pipeline.batches import record_item
 from pipeline.outbox import enqueue_ops
 from pipeline.payments import SCHEDULED

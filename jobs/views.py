@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from parsers.codes import order_code
 from parsers.identity import LATEST_DATE
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 from pipeline.store.models import (
     Batch,
     BatchItem,

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from pipeline.business_calendar import business_calendar
-from pipeline.mailbox_term import paid_until, years_after
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import enqueue, enqueue_ops, order_context
 from pipeline.provisioning import Provisioner, ProvisioningError, provisioner_for
-from pipeline.states import OrderState
+from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.mailbox_term import paid_until, years_after
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Order
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.orders_import import OrderRecord, Outcome, Stored, Unchanged
-from pipeline.states import RANK, OrderState, initial_state, transition
+from pipeline.rules.orders_import import OrderRecord, Outcome, Stored, Unchanged
+from pipeline.rules.states import RANK, OrderState, initial_state, transition
 from pipeline.store.bulk import insert_rows
 from pipeline.store.models import Order, OrderEvent
 

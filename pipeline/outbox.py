@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.render import render
-from pipeline.money import to_cents
+from pipeline.rendering import renderer_of
+from pipeline.rules.money import to_cents
 from pipeline.seal import seal
 from pipeline.store.models import Order, OutboxAttachment, OutboxMessage
 
@@ -136,7 +136,7 @@ def _write(
     )
     if existing is not None:
         return existing
-    email = render(
+    email = renderer_of(session).email(
         mail.kind,
         {
             **mail.context,

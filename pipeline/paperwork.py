@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from config import Settings
 from parsers.documents import READ
 from pipeline.fulfilment import mark_ready
-from pipeline.order_documents import (
+from pipeline.orders import Actor, change_state
+from pipeline.outbox import enqueue
+from pipeline.rules.order_documents import (
     CONTRACT,
     IDENTITY,
     Paper,
@@ -19,9 +21,7 @@ from pipeline.order_documents import (
     expired_identity,
     missing_papers,
 )
-from pipeline.orders import Actor, change_state
-from pipeline.outbox import enqueue
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Document, Message, Order
 
 

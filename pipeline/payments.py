@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.contract import contract_pdf
 from parsers.codes import order_code
 from pipeline.fulfilment import renew
-from pipeline.matching import ReviewReason
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import Attachment, enqueue, order_context
 from pipeline.paperwork import apply_papers
+from pipeline.rendering import renderer_of
 from pipeline.review_items import open_review
-from pipeline.states import OrderState
+from pipeline.rules.matching import ReviewReason
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def confirm_payment(
             order=order,
             now=now,
             batch_id=actor.batch_id,
-            attachments=_contract(order, settings, now),
+            attachments=_contract(session, order, settings, now),
         )
         if not papers_later:
             apply_papers(
@@ -85,10 +85,12 @@ def confirm_payment(
             )
 
 
-def _contract(order: Order, settings: Settings, now: datetime) -> list[Attachment]:
+def _contract(
+    session: Session, order: Order, settings: Settings, now: datetime
+) -> list[Attachment]:
     """The signed contract is needed: it travels pre-filled with the e-mail."""
-    context = order_context(order)
-    pdf = contract_pdf(order, context, now.astimezone(settings.zone).date())
+    day = now.astimezone(settings.zone).date()
+    pdf = renderer_of(session).contract(order, order_context(order), day)
     return [Attachment(f"contratto-{order.code}.pdf", "application/pdf", pdf)]
 
 

@@ -36,10 +36,15 @@ from parsers.noise import NOT_FOR_US
 from parsers.parts import Part, split_parts
 from parsers.proof import Proof
 from parsers.reading import MessageReading
-from pipeline import replies
 from pipeline.archive import Archive
-from pipeline.business_calendar import business_calendar
-from pipeline.matching import (
+from pipeline.orders import Actor
+from pipeline.outbox import Mail, enqueue_to
+from pipeline.paperwork import apply_papers
+from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
+from pipeline.review_items import open_review
+from pipeline.rules import replies
+from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.matching import (
     Confirm,
     Evidence,
     OrderView,
@@ -49,12 +54,7 @@ from pipeline.matching import (
     payment_fingerprint,
     pays_reseller,
 )
-from pipeline.orders import Actor
-from pipeline.outbox import Mail, enqueue_to
-from pipeline.paperwork import apply_papers
-from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
-from pipeline.review_items import open_review
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 from pipeline.store.models import (
     Document,
     Message,
@@ -524,7 +524,7 @@ class _Run:
         ]
 
     def _confirm(self, payment: Payment, decision: Confirm, orders: dict[int, Order]) -> None:
-        """Now if the office is open, else when it opens (pipeline.business_calendar)."""
+        """Now if the office is open, else when it opens (pipeline.rules.business_calendar)."""
         if self.now < self.window.not_before:
             schedule_payment(self.session, payment, decision.allocations, self.now)
             self.scheduled.extend(decision.allocations)

@@ -11,7 +11,7 @@ from parsers.codes import order_code
 from pipeline.orders import Actor
 from pipeline.paperwork import apply_papers
 from pipeline.payments import confirm_payment
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Document, Order, Payment, ReviewItem
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from pipeline.matching import ReviewReason
+from pipeline.rules.matching import ReviewReason
 from pipeline.store.models import ReviewItem
 
 

@@ -1,7 +1,7 @@
 """What is late against the reseller's promises, or about to be: the watchdog's, `sla late`'s
 and the nightly report's one reading of them.
 
-Payments: a receipt is processed by its due_by (pipeline.business_calendar); one still
+Payments: a receipt is processed by its due_by (pipeline.rules.business_calendar); one still
 scheduled, in review or not even read after that is late. Documents: an order with a signed
 contract and a valid identity document is fulfilled within the working hours promised from
 when the papers were complete; a suspended order waits on the customer and is nobody's delay.
@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from parsers.codes import order_code
-from pipeline.business_calendar import BusinessCalendar, business_calendar
-from pipeline.order_documents import complete_since
 from pipeline.paperwork import papers_on_file
-from pipeline.states import OrderState
+from pipeline.rules.business_calendar import BusinessCalendar, business_calendar
+from pipeline.rules.order_documents import complete_since
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Message, Order, OrderEvent, Payment, PaymentOrder
 
 OPEN_PAYMENTS = ("scheduled", "review")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from mailer.drop_folder import DroppedFile, DropProblem, list_drop_folder, shown_name
+from mailer.inbound.drop_folder import DroppedFile, DropProblem, list_drop_folder, shown_name
 from parsers.mime import MAX_PARTS
 from pipeline.store.db import make_engine
 from pipeline.store.models import Batch, Message, ReviewItem

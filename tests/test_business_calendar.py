@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config import Settings
-from pipeline.business_calendar import BusinessCalendar, business_calendar
+from pipeline.rules.business_calendar import BusinessCalendar, business_calendar
 
 ROME = ZoneInfo("Europe/Rome")
 CAL = BusinessCalendar(ROME)  # Rome office: 09:00-18:00, closed on 29 June

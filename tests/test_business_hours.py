@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from jobs.scheduled import Jobs
+from mailer.outbound.writer import MailWriter
 from pipeline.archive import Archive
 from pipeline.store.db import open_store
 from pipeline.store.models import Message as StoredMessage
@@ -146,7 +147,7 @@ def _jobs(ws: Workspace, at: str) -> tuple[Jobs, object]:
     finally:
         for key in ws.env:
             os.environ.pop(key, None)
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, renderer=MailWriter())
     return Jobs(store, settings, lambda: datetime.fromisoformat(at)), store
 
 

@@ -110,7 +110,7 @@ def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
     import signal
 
     import jobs.imports
-    from pipeline.orders_import import check_chunk
+    from pipeline.rules.orders_import import check_chunk
     from tests.test_orders_import import HEADER, ROSSI
 
     if jobs.imports.WORKERS < 2:

@@ -14,7 +14,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 from sqlalchemy import select
 
-from mailer.contract import contract_pdf
+from mailer.outbound.contract import contract_pdf
 from parsers.barcodes import read_barcodes
 from pipeline.outbox import order_context
 from pipeline.store.models import Document, Order

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.mailbox_term import paid_until, years_after
-from pipeline.order_documents import CONTRACT, IDENTITY, Paper, missing_papers
 from pipeline.provisioning import Credentials, hash_password, one_time_password, verify_password
-from pipeline.replies import may_answer, problems
+from pipeline.rules.mailbox_term import paid_until, years_after
+from pipeline.rules.order_documents import CONTRACT, IDENTITY, Paper, missing_papers
+from pipeline.rules.replies import may_answer, problems
 from pipeline.seal import SealError, seal, unseal
 
 days = st.dates(date(2020, 1, 1), date(2040, 12, 31))

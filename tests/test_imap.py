@@ -155,7 +155,7 @@ def test_a_crash_between_commit_and_filing_loses_and_repeats_nothing(imap_ws, mo
     def crash(self, uids, outcome):
         raise Killed("the process dies before the move")
 
-    monkeypatch.setattr("mailer.imap_source.ImapMailbox.file", crash)
+    monkeypatch.setattr("mailer.inbound.imap.ImapMailbox.file", crash)
     with pytest.raises(Killed):
         ws.cli("run", "--once", "--now", NOW)
     assert _folders(dovecot)["INBOX"] == 1
@@ -277,9 +277,9 @@ def test_the_server_killed_mid_fetch_then_the_next_poll_continues(imap_ws, monke
     _ready(ws)
     for number in range(3):
         _append(dovecot, _receipt_mail(code="LM9999999", subject=f"n. {number}"))
-    import mailer.imap_source
+    import mailer.inbound.imap
 
-    original = mailer.imap_source.ImapMailbox.fetch
+    original = mailer.inbound.imap.ImapMailbox.fetch
 
     def fetch_then_die(self, uids):
         for index, item in enumerate(original(self, uids)):
@@ -287,7 +287,7 @@ def test_the_server_killed_mid_fetch_then_the_next_poll_continues(imap_ws, monke
                 dovecot.kill()
             yield item
 
-    monkeypatch.setattr(mailer.imap_source.ImapMailbox, "fetch", fetch_then_die)
+    monkeypatch.setattr(mailer.inbound.imap.ImapMailbox, "fetch", fetch_then_die)
     result, report = _run(ws)
     assert result.exit_code == 1
     assert report["status"] == "failed"
@@ -328,7 +328,7 @@ def test_certificates_are_verified_and_a_ca_file_can_vouch(
     tls_dovecot, tmp_path, security: str
 ) -> None:
     from config import load_settings
-    from mailer.imap_source import ImapError, ImapMailbox
+    from mailer.inbound.imap import ImapError, ImapMailbox
 
     port = tls_dovecot.tls_port if security == "tls" else tls_dovecot.port
     base = (

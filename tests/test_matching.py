@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from parsers.proof import Proof, ProofReading
-from pipeline.matching import (
+from pipeline.rules.matching import (
     Confirm,
     Evidence,
     OrderView,
@@ -16,7 +16,7 @@ from pipeline.matching import (
     decide,
     pays_reseller,
 )
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 
 ORDERS = {
     3454898: OrderView(3454898, OrderState.AWAITING_PAYMENT, Decimal("24.40")),

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from jobs.imports import import_orders
+from mailer.outbound.writer import MailWriter
 from pipeline.orders import Actor, change_state
-from pipeline.orders_import import Export, Outcome
-from pipeline.states import IllegalTransition, OrderState
+from pipeline.rules.orders_import import Export, Outcome
+from pipeline.rules.states import IllegalTransition, OrderState
 from pipeline.store.db import Store, make_engine
 from pipeline.store.models import BatchItem, Order, OrderEvent
 from tests.conftest import Workspace
@@ -44,7 +45,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(db_url: str):
-    store = Store(make_engine(db_url))
+    store = Store(make_engine(db_url), renderer=MailWriter())
     yield store
     store.engine.dispose()
 
@@ -133,7 +134,7 @@ def test_bulk_written_orders_read_back_exactly_as_checked(store: Store) -> None:
     it, text that COPY would take for its own syntax (a backslash, `\\N`, quotes, a comma)
     included, empty columns as NULL, amounts and times exact; each order has its event and
     a rejected row its item."""
-    from pipeline.orders_import import OrderRecord, read_export
+    from pipeline.rules.orders_import import OrderRecord, read_export
 
     odd = ROSSI.replace("Mario Rossi", '"Studio \\N Rossi, ""Mario"" \\t à"').replace(
         "0612345678", ""
@@ -296,7 +297,7 @@ def test_excels_sep_line_blank_lines_and_empty_rows_are_no_rows(store: Store) ->
 
 
 def test_a_header_the_export_does_not_have_is_refused_whole(store: Store) -> None:
-    from pipeline.orders_import import ExportUnreadable
+    from pipeline.rules.orders_import import ExportUnreadable
 
     with pytest.raises(
         ExportUnreadable,
@@ -493,7 +494,7 @@ def test_a_worker_process_that_fails_finishes_the_batch_failed(
     """The rows of a large file are checked in worker processes: one failing stops the import
     the same way (and its pool is ended)."""
     import jobs.imports
-    from pipeline.orders_import import check_chunk
+    from pipeline.rules.orders_import import check_chunk
 
     def fails_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
@@ -521,7 +522,7 @@ def test_a_killed_worker_process_finishes_the_batch_failed_and_never_hangs(
     import signal
 
     import jobs.imports
-    from pipeline.orders_import import check_chunk
+    from pipeline.rules.orders_import import check_chunk
 
     def killed_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
@@ -557,7 +558,7 @@ def test_a_worker_process_that_stops_answering_finishes_the_batch_failed(
     import time
 
     import jobs.imports
-    from pipeline.orders_import import check_chunk
+    from pipeline.rules.orders_import import check_chunk
 
     def stuck_on_the_third(export, chunk, stored=None):
         if chunk.first_record > 5:
@@ -587,7 +588,7 @@ def test_the_worker_processes_give_the_outcomes_of_this_process(
     import os
 
     import jobs.imports
-    from pipeline.orders_import import OrderRecord, check_chunk, read_export
+    from pipeline.rules.orders_import import OrderRecord, check_chunk, read_export
 
     rows = [ROSSI.replace("3454898", f"345{n:04d}") for n in range(40)]
     rows[7] = rows[7].replace("H501U", "H501X")
@@ -627,7 +628,13 @@ def test_the_workers_send_back_a_marker_for_a_row_stored_as_it_reads(
     stored fingerprint comes back Unchanged with its hash, to be kept; a row stored
     otherwise, or not stored, comes back whole."""
     import jobs.imports
-    from pipeline.orders_import import OrderRecord, Stored, Unchanged, read_export, row_hash_of
+    from pipeline.rules.orders_import import (
+        OrderRecord,
+        Stored,
+        Unchanged,
+        read_export,
+        row_hash_of,
+    )
 
     rows = [ROSSI.replace("3454898", f"346{n:04d}") for n in range(10)]
     rows[5] = rows[5].replace("H501U", "H501X")  # a wrong check character
@@ -678,7 +685,7 @@ def test_a_large_file_re_imported_through_the_workers_counts_as_a_small_one(
 
 def _outcomes(export: Export) -> list[Outcome]:
     """Every row of the export checked here, in the file's order."""
-    from pipeline.orders_import import check_chunk
+    from pipeline.rules.orders_import import check_chunk
 
     return [outcome for chunk in export.chunks for outcome in check_chunk(export, chunk)]
 
@@ -686,7 +693,7 @@ def _outcomes(export: Export) -> list[Outcome]:
 def _no_surprises(data: bytes, filename: str, chunk_rows: int = 1000) -> list[Outcome]:
     """Read and check a file the way the import does: ExportUnreadable (one line) or one
     outcome per data row, in order, each problem one line, a duplicated id never imported."""
-    from pipeline.orders_import import ExportUnreadable, OrderRecord, RowError, read_export
+    from pipeline.rules.orders_import import ExportUnreadable, OrderRecord, RowError, read_export
 
     try:
         export = read_export(data, filename, chunk_rows)
@@ -752,7 +759,7 @@ def test_random_rows_in_any_delimiter_each_get_one_outcome(
 
 
 def test_a_row_that_is_all_good_values_is_a_record_in_any_delimiter() -> None:
-    from pipeline.orders_import import OrderRecord
+    from pipeline.rules.orders_import import OrderRecord
 
     for delimiter in (",", ";", "\t"):
         outcomes = _no_surprises(_excel([COLUMN_NAMES, _cells(ROSSI)], delimiter), "o.csv")
@@ -772,7 +779,7 @@ def test_the_plain_address_path_normalises_as_email_validator_does(local: str, d
     (normalised address, or a refusal) is always email-validator's own."""
     from email_validator import EmailNotValidError, validate_email
 
-    from pipeline.orders_import import normalized_email
+    from pipeline.rules.orders_import import normalized_email
 
     address = f"{local}@{domain}"
     try:
@@ -794,7 +801,7 @@ def test_the_fingerprint_is_the_one_already_stored_for_every_imported_order() ->
     import hashlib
     import pickle
 
-    from pipeline.orders_import import OrderRecord, read_export
+    from pipeline.rules.orders_import import OrderRecord, read_export
 
     portal = _outcomes(read_export(EXAMPLE.encode(), "orders.csv"))
     rows = [COLUMN_NAMES, _italian(ROSSI), _italian(BIANCHI)]

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from pipeline.order_documents import Paper, documents_step
-from pipeline.states import OrderState
+from pipeline.rules.order_documents import Paper, documents_step
+from pipeline.rules.states import OrderState
 from pipeline.store.models import Document
 from tests.docgen import signatures
 from tests.docgen.messages import make_email

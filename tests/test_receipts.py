@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from config.settings import ResellerSettings
 from parsers.classify import Classification, DocumentKind, classify_text
 from parsers.facts import extract_payment_facts, valid_ibans
-from pipeline.matching import pays_reseller
+from pipeline.rules.matching import pays_reseller
 from tests.docgen.receipts import (
     LAYOUTS,
     RESELLER_IBAN,

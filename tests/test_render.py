@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailer.render import render
+from mailer.outbound.render import render
 
 
 def _context(name: str) -> dict:

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from mailer.render import render
-from pipeline.report import (
+from mailer.outbound.render import render
+from pipeline.rules.report import (
     DailyReport,
     LateLine,
     chart_png,
@@ -27,7 +27,7 @@ from pipeline.report import (
     report_csv,
     state_labels,
 )
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 
 ROME = timezone(timedelta(hours=1))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -268,7 +268,7 @@ def test_chart_does_not_load_pyplot() -> None:
     code = (
         "import sys\n"
         "from tests.test_report_render import _report\n"
-        "from pipeline.report import chart_png\n"
+        "from pipeline.rules.report import chart_png\n"
         "chart_png(_report())\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot loaded'\n"
     )

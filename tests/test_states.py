@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from pipeline.states import ALLOWED, IllegalTransition, OrderState, transition
+from pipeline.rules.states import ALLOWED, IllegalTransition, OrderState, transition
 
 
 def test_labels_are_the_portal_ones() -> None:

@@ -29,14 +29,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-import mailer
-from mailer.render import PAPERS, RenderedEmail, render
+import mailer.outbound
+from mailer.outbound.render import PAPERS, RenderedEmail, render
 from parsers.codes import order_code
-from pipeline import replies
 from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, TITLES
-from pipeline.money import expected_total
 from pipeline.outbox import PRODUCT_LABELS, order_context
-from pipeline.report import DailyReport, LateLine, state_labels
+from pipeline.rules import replies
+from pipeline.rules.money import expected_total
+from pipeline.rules.report import DailyReport, LateLine, state_labels
 from pipeline.sla import SlaItem
 from pipeline.store.models import Incident
 
@@ -201,7 +201,7 @@ def day(value: date) -> str:
 
 
 def italian(amount: Decimal) -> str:
-    """1234.56 -> 1.234,56, written out independently of pipeline.money."""
+    """1234.56 -> 1.234,56, written out independently of pipeline.rules.money."""
     units, rest = divmod(int(amount * 100), 100)
     digits, groups = str(units), []
     while digits:
@@ -630,7 +630,7 @@ ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 
 def test_every_template_kind_has_a_variant_here() -> None:
     """A new template kind must be added to VARIANTS, so that it is checked too."""
-    folder = Path(mailer.__file__).parent / "templates"
+    folder = Path(mailer.outbound.__file__).parent / "templates"
     kinds = {path.name.removesuffix(".subject.j2") for path in folder.glob("*.subject.j2")}
     assert kinds == {v.name.partition("/")[0] for v in VARIANTS}
 

@@ -11,8 +11,12 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.rendering import RENDERER
+
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from pipeline.rendering import Renderer
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The schema revision this pecflow needs, the newest migration's: every command checks it
@@ -97,12 +101,16 @@ def check_schema(engine: Engine) -> None:
 
 
 class Store:
-    """Units of work over one database; a dry store rolls every unit back at the end."""
+    """Units of work over one database; a dry store rolls every unit back at the end. Each
+    unit's session carries the renderer the shell handed in (pipeline.rendering)."""
 
-    def __init__(self, engine: Engine, *, dry_run: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, dry_run: bool = False, renderer: Renderer | None = None
+    ) -> None:
         self.engine = engine
         self.dry_run = dry_run
-        self._factory = sessionmaker(engine, expire_on_commit=False)
+        info = {RENDERER: renderer} if renderer is not None else {}
+        self._factory = sessionmaker(engine, expire_on_commit=False, info=info)
         self._dry_session: Session | None = None
 
     @contextmanager
@@ -125,8 +133,8 @@ class Store:
             self._dry_session = None
 
 
-def open_store(url: str, *, dry_run: bool = False) -> Store:
+def open_store(url: str, *, dry_run: bool = False, renderer: Renderer | None = None) -> Store:
     """A store on a database whose schema is current; raises SchemaOutOfDate otherwise."""
     engine = make_engine(url)
     check_schema(engine)
-    return Store(engine, dry_run=dry_run)
+    return Store(engine, dry_run=dry_run, renderer=renderer)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from parsers.codes import order_code
+from pipeline.rules.export_columns import AMOUNT_DIGITS, TEXT_LENGTHS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -66,36 +67,44 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def _portal_text(column: str) -> String:
+    return String(TEXT_LENGTHS[column])
+
+
+def _portal_amount(column: str) -> Numeric:
+    return Numeric(*AMOUNT_DIGITS[column])
+
+
 class Order(Base):
     """An order as the portal exported it, plus the state pecflow owns."""
 
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    order_type: Mapped[str] = mapped_column(String(16))
-    product: Mapped[str] = mapped_column(String(32))
+    order_type: Mapped[str] = mapped_column(_portal_text("order_type"))
+    product: Mapped[str] = mapped_column(_portal_text("product"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
-    customer_category: Mapped[str | None] = mapped_column(String(16))
-    last_name: Mapped[str | None] = mapped_column(String(200))
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    sex: Mapped[str | None] = mapped_column(String(1))
+    customer_category: Mapped[str | None] = mapped_column(_portal_text("customer_category"))
+    last_name: Mapped[str | None] = mapped_column(_portal_text("last_name"))
+    first_name: Mapped[str | None] = mapped_column(_portal_text("first_name"))
+    sex: Mapped[str | None] = mapped_column(_portal_text("sex"))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    tax_code: Mapped[str | None] = mapped_column(String(16))
-    birth_municipality: Mapped[str | None] = mapped_column(String(200))
-    birth_province: Mapped[str | None] = mapped_column(String(4))
-    citizenship: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    mobile: Mapped[str | None] = mapped_column(String(40))
-    mailbox: Mapped[str] = mapped_column(String(320))
-    mailbox_option_2: Mapped[str | None] = mapped_column(String(320))
-    mailbox_option_3: Mapped[str | None] = mapped_column(String(320))
-    mailbox_description: Mapped[str | None] = mapped_column(String(200))
-    payment_method: Mapped[str] = mapped_column(String(16))
-    net_amount: Mapped[Decimal] = mapped_column(Money)
-    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
-    total_amount: Mapped[Decimal] = mapped_column(Money)
-    payment_status: Mapped[str] = mapped_column(String(16))
+    tax_code: Mapped[str | None] = mapped_column(_portal_text("tax_code"))
+    birth_municipality: Mapped[str | None] = mapped_column(_portal_text("birth_municipality"))
+    birth_province: Mapped[str | None] = mapped_column(_portal_text("birth_province"))
+    citizenship: Mapped[str | None] = mapped_column(_portal_text("citizenship"))
+    email: Mapped[str] = mapped_column(_portal_text("email"))
+    phone: Mapped[str | None] = mapped_column(_portal_text("phone"))
+    mobile: Mapped[str | None] = mapped_column(_portal_text("mobile"))
+    mailbox: Mapped[str] = mapped_column(_portal_text("mailbox"))
+    mailbox_option_2: Mapped[str | None] = mapped_column(_portal_text("mailbox_option_2"))
+    mailbox_option_3: Mapped[str | None] = mapped_column(_portal_text("mailbox_option_3"))
+    mailbox_description: Mapped[str | None] = mapped_column(_portal_text("mailbox_description"))
+    payment_method: Mapped[str] = mapped_column(_portal_text("payment_method"))
+    net_amount: Mapped[Decimal] = mapped_column(_portal_amount("net_amount"))
+    vat_rate: Mapped[Decimal] = mapped_column(_portal_amount("vat_rate"))
+    total_amount: Mapped[Decimal] = mapped_column(_portal_amount("total_amount"))
+    payment_status: Mapped[str] = mapped_column(_portal_text("payment_status"))
     # pecflow's own fields: never written by an import.
     state: Mapped[str] = mapped_column(String(32), index=True)
     state_changed_at: Mapped[datetime] = mapped_column(Timestamp)

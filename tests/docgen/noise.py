@@ -699,7 +699,7 @@ def spam_invoice_pdf() -> bytes:
 
 
 def office_subject(code: str) -> str:
-    """The subject of pecflow's "payment received" e-mail (mailer/templates)."""
+    """The subject of pecflow's "payment received" e-mail (mailer/outbound/templates)."""
     return f"Ordine {code}: pagamento ricevuto e lavorato"
 
 
@@ -755,7 +755,7 @@ def office_email(
     contract: bool = True,
     date: datetime = OFFICE_SENT,
 ) -> bytes:
-    """pecflow's "payment received" e-mail to the customer, as mailer.smtp_sender builds it
+    """pecflow's "payment received" e-mail to the customer, as mailer.outbound.smtp builds it
     (EmailMessage: text, HTML alternative, the pre-filled contract `contratto-<code>.pdf`).
     Auto-replies answer it; bounces return it."""
     name = _display(customer)

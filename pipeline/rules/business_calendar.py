@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 
-from config import Settings
+if TYPE_CHECKING:
+    from config import Settings
+
 
 SEARCH_DAYS = 3 * 366  # no office is closed for three years: beyond, the settings are wrong
 

@@ -25,13 +25,12 @@ from typing import Any, NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
-from sqlalchemy import Numeric, String
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.it import codicefiscale
 
-from pipeline.money import expected_total
-from pipeline.store.models import Order
+from pipeline.rules.export_columns import AMOUNT_DIGITS, TEXT_LENGTHS
+from pipeline.rules.money import expected_total
 
 COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -74,12 +73,8 @@ JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 # Rows checked (and, by the import, written) together.
 CHUNK_ROWS = 1000
 
-# What the database holds, from the model itself: characters for text, digits for amounts.
-MAX_LENGTH: dict[str, int] = {
-    c.name: c.type.length
-    for c in Order.__table__.columns
-    if c.name in COLUMNS and isinstance(c.type, String) and c.type.length
-}
+# What the store holds (it makes its columns from these): characters for text, digits for amounts.
+MAX_LENGTH: dict[str, int] = dict(TEXT_LENGTHS)
 _LIMITS = tuple(MAX_LENGTH.items())
 # The columns whose stored value may differ from the one read (upper case, e-mail addresses).
 _NORMALISED = (
@@ -91,10 +86,8 @@ _NORMALISED = (
     "mailbox_option_3",
 )
 MAX_AMOUNT: dict[str, Decimal] = {
-    c.name: Decimal(10) ** (c.type.precision - (c.type.scale or 0))
-    - Decimal(10) ** -(c.type.scale or 0)
-    for c in Order.__table__.columns
-    if c.name in COLUMNS and isinstance(c.type, Numeric) and c.type.precision is not None
+    column: Decimal(10) ** (digits - scale) - Decimal(10) ** -scale
+    for column, (digits, scale) in AMOUNT_DIGITS.items()
 }
 
 SAVE_AS_UTF8 = (

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pipeline.money import format_eur, format_percent
+from pipeline.rendering import RenderedEmail
+from pipeline.rules.money import format_eur, format_percent
 
 # What the customer is asked for, by document kind.
 PAPERS = {
@@ -17,17 +17,10 @@ PAPERS = {
 }
 
 
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
-
-
 @cache
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("mailer", "templates"),
+        loader=PackageLoader("mailer.outbound", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 
 CONTRACT, IDENTITY = "contract", "identity_document"
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from parsers.codes import order_code, order_id
 from parsers.proof import Proof, ProofReading
-from pipeline.states import OrderState
+from pipeline.rules.states import OrderState
 
 
 class ReviewReason(StrEnum):

@@ -16,8 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from pipeline.money import format_percent
-from pipeline.states import OrderState
+from pipeline.rules.money import format_percent
+from pipeline.rules.states import OrderState
 
 LATE_KINDS = frozenset({"payment", "documents"})
 CHART_SIZE_INCHES = (5.0, 2.5)
