@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
 
+from jobs.edges import mail_edges  # noqa: E402
 from mailer.outbound.writer import MailWriter  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.messages import make_email  # noqa: E402
@@ -136,8 +137,8 @@ def main() -> None:
 
         os.environ.update(env)
         from config import load_settings
-        from jobs.run import Runner
         from mailer.inbound import imap as imap_source
+        from pipeline.services.run import Runner
         from pipeline.store.db import open_store
 
         fetched: list[int] = []
@@ -151,7 +152,7 @@ def main() -> None:
         imap_source.ImapMailbox.fetch = counting  # type: ignore[method-assign]
         settings = load_settings(None)
         store = open_store(settings.database_url, renderer=MailWriter())
-        runner = Runner(store, settings, datetime.now(UTC))
+        runner = Runner(store, settings, datetime.now(UTC), edges=mail_edges())
         runner.start("run")
         times = []
         for _ in range(5):

@@ -38,13 +38,13 @@ import pdfplumber
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import LimitsSettings
-from jobs.run import read_ahead
 from parsers.classify import classify_text
 from parsers.documents import DocumentReading, ParseLimits, read_attachment
 from parsers.facts import extract_payment_facts
 from parsers.mime import bare_file
 from parsers.ocr import LANGUAGES
 from parsers.sandbox import Sandbox, default_workers
+from pipeline.services.run import read_ahead
 from tests.docgen.receipts import LAYOUTS, TRICKY_LAYOUTS, default_spec, make_receipt_pdf
 from tests.docgen.scans import photo, scan_png
 

@@ -8,11 +8,11 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,25 +21,21 @@ from rich.logging import RichHandler
 from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from config import ConfigError, Settings, load_settings, masked_settings
-from jobs import views
-from jobs.error_lines import error_line
-from jobs.imports import WorkerLost, import_orders
+from jobs.edges import mail_edges
 from mailer.outbound.writer import MailWriter
-from pipeline.batches import FAILED
-from pipeline.orders import Actor
-from pipeline.outbox import requeue
 from pipeline.private_files import PRIVATE_UMASK, make_private
 from pipeline.rules.business_calendar import business_calendar
-from pipeline.rules.states import OrderState
+from pipeline.services import queries as views
+from pipeline.services.error_lines import error_line
+from pipeline.services.imports import WorkerLost, import_orders
 from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
-from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
 
 if TYPE_CHECKING:
-    from jobs.run import Progress, RunReport
+    from pipeline.services.run import Progress, RunReport
 
+T = TypeVar("T")
 log = logging.getLogger("pecflow")
 app = typer.Typer(
     help="pecflow: the unattended back office of a PEC reseller.",
@@ -138,7 +134,7 @@ def parse_now(value: str | None, zone: ZoneInfo | None = None, what: str = "--no
 @contextmanager
 def opening(cfg: Settings) -> Iterator[None]:
     """Opening the data folder and the database: what stops it is one line (exit 2), in the
-    words of jobs/error_lines.py; an unknown file error stays an internal error."""
+    words of pipeline/services/error_lines.py; an unknown file error stays an internal error."""
     try:
         yield
     except SchemaOutOfDate as exc:
@@ -160,6 +156,16 @@ def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
     finally:
         opened.close()
         opened.engine.dispose()
+
+
+def ops_call(use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a use case of pipeline.services.ops; what it refuses is the command's one line."""
+    from pipeline.services.ops import NotFound, Refused
+
+    try:
+        return use_case(*args, **kwargs)
+    except (NotFound, Refused) as exc:
+        raise UserError(str(exc)) from None
 
 
 def emit(
@@ -325,23 +331,15 @@ def orders_list(
         )
 
 
-def _order_id(code: str) -> int:
-    digits = code.upper().removeprefix("LM")
-    if not (digits.isdigit() and len(digits) == 7):
-        raise UserError(f"not an order code: {code!r} (expected LM + 7 digits)")
-    return int(digits)
-
-
 @orders_app.command("show")
 def orders_show(
     code: Annotated[str, typer.Argument(help="LM1234567")], as_json: JsonOpt = False
 ) -> None:
     """One order and its whole story: events, payments, documents, e-mails."""
-    with store(settings()) as st, st.unit() as session:
-        order = session.get(Order, _order_id(code))
-        if order is None:
-            raise UserError(f"no order {code}")
-        story = views.order_story(session, order)
+    from pipeline.services import ops
+
+    with store(settings()) as st:
+        story = ops_call(ops.order_story, st, code)
     if as_json:
         emit(story, True)
         return
@@ -371,17 +369,10 @@ def orders_activate(
     """Activate a ready order: the activation e-mail (and the password's) go out at once, the
     order becomes fulfilled. With `fulfilment.provisioner = "local"` pecflow makes the user-id
     and password itself (and activates ready orders on its own in every run)."""
-    from jobs.run import Runner
-    from pipeline.fulfilment import CannotActivate, activate
-    from pipeline.provisioning import (
-        ManualProvisioner,
-        Provisioner,
-        ProvisioningError,
-        provisioner_for,
-    )
+    from pipeline.provisioning import ManualProvisioner, Provisioner, provisioner_for
+    from pipeline.services import ops
 
     cfg = settings()
-    at = parse_now(now, cfg.zone)
     provisioner: Provisioner | None = provisioner_for(cfg)
     if provisioner is None:
         if not user_id:
@@ -392,28 +383,23 @@ def orders_activate(
         provisioner = ManualProvisioner(user_id.strip(), password)
     elif user_id or password_stdin:
         raise UserError("the local provisioner makes the user-id and password itself")
-    oid = _order_id(code)
     with store(cfg) as st:
-        with st.unit() as session:
-            order = session.get(Order, oid)
-            if order is None:
-                raise UserError(f"no order {code}")
-            if order.state == OrderState.FULFILLED.value and user_id in (None, order.user_id):
-                typer.echo(f"{order.code} is already activated (user-id {order.user_id})")
-                return
-        runner = Runner(st, cfg, at, f"ops:{by}")
-        runner.start("activate")
-        try:
-            with st.unit() as session:
-                order = session.get_one(Order, oid, with_for_update=True)
-                made = activate(session, cfg, order, provisioner, runner.actor, at)
-        except (CannotActivate, ProvisioningError) as exc:
-            runner.finish(str(exc))
-            raise UserError(str(exc)) from None
-        runner.send()
-        report = runner.finish()
-    typer.echo(f"{code.upper()}: activated, user-id {made}; fulfilled")
-    if report.status == FAILED:
+        done = ops_call(
+            ops.activate_order,
+            st,
+            cfg,
+            mail_edges(),
+            code,
+            provisioner,
+            user_id=user_id,
+            actor=f"ops:{by}",
+            now=parse_now(now, cfg.zone),
+        )
+    if done.already:
+        typer.echo(f"{done.code} is already activated (user-id {done.user_id})")
+        return
+    typer.echo(f"{done.code}: activated, user-id {done.user_id}; fulfilled")
+    if done.mail_failed:
         typer.echo("the activation e-mails are queued: see `pecflow outbox list`", err=True)
         raise typer.Exit(1)
 
@@ -474,14 +460,15 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Poll the drop folder, process what arrived, send the outbox; exit 1 if any item failed."""
-    from jobs.run import Runner, run_once
+    from pipeline.services.run import Runner, run_once
 
     if not once:
         raise UserError("only `run --once` exists for now; the scheduler runs it periodically")
     cfg = settings()
     with store(cfg, dry_run) as st:
         with progress_bars() as progress:
-            report = run_once(Runner(st, cfg, parse_now(now), progress=progress))
+            runner = Runner(st, cfg, parse_now(now), edges=mail_edges(), progress=progress)
+            report = run_once(runner)
         _print_report(st, report, as_json)
     if report.status != "succeeded":
         raise typer.Exit(1)
@@ -520,13 +507,15 @@ def batches_rerun(
     as_json: JsonOpt = False,
 ) -> None:
     """Retry what a batch left failed or unfinished, as a new batch linked to it."""
-    from jobs.run import Runner, rerun
+    from pipeline.services.run import Runner, rerun
 
     cfg = settings()
     with store(cfg) as st:
         try:
             with progress_bars() as progress:
-                runner = Runner(st, cfg, parse_now(now), actor="ops", progress=progress)
+                runner = Runner(
+                    st, cfg, parse_now(now), edges=mail_edges(), actor="ops", progress=progress
+                )
                 report = rerun(runner, batch_id, failed_only=failed_only)
         except LookupError as exc:
             raise UserError(str(exc)) from None
@@ -556,11 +545,10 @@ def review_list(
 @review_app.command("show")
 def review_show(item_id: int, as_json: JsonOpt = False) -> None:
     """One review item with the message, payment facts and document behind it."""
-    with store(settings()) as st, st.unit() as session:
-        item = session.get(ReviewItem, item_id)
-        if item is None:
-            raise UserError(f"no review item {item_id}")
-        detail = views.review_detail(session, item)
+    from pipeline.services import ops
+
+    with store(settings()) as st:
+        detail = ops_call(ops.review_detail, st, item_id)
     if as_json:
         emit(detail, True)
         return
@@ -581,22 +569,20 @@ def review_resolve(
     now: NowOpt = None,
 ) -> None:
     """Decide an item: --order confirms its payment (or attaches its document), as a match would."""
-    from pipeline.review import CannotResolve, reject, resolve
+    from pipeline.services import ops
 
-    if bool(order) == bool(reject_why):
-        raise UserError('give either --order LM… or --reject "why"')
     cfg = settings()
-    actor = Actor(f"ops:{by}")
     with store(cfg) as st:
-        try:
-            with st.unit() as session:
-                if reject_why:
-                    outcome = reject(session, item_id, reject_why, actor, parse_now(now))
-                else:
-                    ids = [_order_id(code) for code in order or []]
-                    outcome = resolve(session, cfg, item_id, ids, actor, parse_now(now))
-        except CannotResolve as exc:
-            raise UserError(str(exc)) from None
+        outcome = ops_call(
+            ops.decide_review,
+            st,
+            cfg,
+            item_id,
+            orders=order or [],
+            reject_why=reject_why,
+            actor=f"ops:{by}",
+            now=parse_now(now),
+        )
     typer.echo(f"review item {item_id}: {outcome}")
     if order:
         typer.echo("customer e-mails, if any, go out with the next `pecflow run --once`")
@@ -617,18 +603,13 @@ def outbox_list(
         )
 
 
-def _outbox_row(session: Session, outbox_id: int) -> OutboxMessage:
-    row = session.get(OutboxMessage, outbox_id)
-    if row is None:
-        raise UserError(f"no e-mail {outbox_id} in the outbox")
-    return row
-
-
 @outbox_app.command("show")
 def outbox_show(outbox_id: int, as_json: JsonOpt = False) -> None:
     """One e-mail: status, headers, attachments and its plain text."""
-    with store(settings()) as st, st.unit() as session:
-        detail = views.outbox_detail(_outbox_row(session, outbox_id))
+    from pipeline.services import ops
+
+    with store(settings()) as st:
+        detail = ops_call(ops.outbox_detail, st, outbox_id)
     if as_json:
         emit(detail, True)
         return
@@ -648,14 +629,11 @@ def outbox_preview(
     ] = None,
 ) -> None:
     """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
-    from mailer.outbound.smtp import build_email
+    from pipeline.services import ops
 
     cfg = settings()
-    with store(cfg) as st, st.unit() as session:
-        row = _outbox_row(session, outbox_id)
-        if row.sealed:
-            raise UserError(f"e-mail {outbox_id} carries a password: it is never shown")
-        message = build_email(row, cfg, datetime.now(UTC))
+    with store(cfg) as st:
+        message = ops_call(ops.outbox_message, st, cfg, mail_edges(), outbox_id, datetime.now(UTC))
     if eml is None:
         typer.echo(message.as_string())
         return
@@ -666,38 +644,21 @@ def outbox_preview(
 @outbox_app.command("retry")
 def outbox_retry(outbox_id: int) -> None:
     """Make an unsent (failed, unsure or waiting) e-mail due now; the next run sends it."""
-    with store(settings()) as st, st.unit() as session:
-        row = _outbox_row(session, outbox_id)
-        if not requeue(row):
-            raise UserError(f"e-mail {outbox_id} is {row.status}: nothing to retry")
+    from pipeline.services import ops
+
+    with store(settings()) as st:
+        ops_call(ops.retry_email, st, outbox_id)
     typer.echo(f"e-mail {outbox_id} is due: the next `pecflow run --once` sends it")
 
 
 @mailbox_app.command("check")
 def mailbox_check(as_json: JsonOpt = False) -> None:
     """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
-    from mailer.inbound.imap import ImapError, ImapMailbox
+    from pipeline.services import ops
 
     cfg = settings()
-    if not cfg.imap.host:
-        raise UserError("imap.host is empty: no IMAP mailbox is configured")
-    try:
-        with ImapMailbox(cfg.imap) as box:
-            status = box.select()
-            with store(cfg) as st, st.unit() as session:
-                state = session.get(MailboxState, status.folder)
-            same = state is not None and state.uidvalidity == status.uidvalidity
-            new = len(box.uids_after(state.last_uid if state and same else 0))
-    except ImapError as exc:
-        raise UserError(str(exc)) from None
-    row = {
-        "folder": status.folder,
-        "uidvalidity": status.uidvalidity,
-        "messages": status.exists,
-        "new": new,
-        "last_uid": state.last_uid if state and same else None,
-        "resync": state is not None and not same,
-    }
+    with store(cfg) as st:
+        row = ops_call(ops.check_mailbox, st, cfg, mail_edges())
     emit(row, as_json, "mailbox")
 
 
@@ -709,7 +670,7 @@ def scheduler() -> None:
     """Run the jobs unattended (poll, confirm, send, SLA watchdog, report, purge) until SIGTERM.
     Exit 2 when another scheduler already runs on the same database."""
     from jobs.scheduler import LockLost, serve
-    from jobs.single_instance import AlreadyRunning
+    from pipeline.store.single_instance import AlreadyRunning
 
     cfg = settings()
     with store(cfg) as st:
@@ -731,7 +692,10 @@ def report(
 ) -> None:
     """Make the nightly report of a day by hand: HTML, CSV and chart files, and its e-mail to
     ops (queued once per day; the next run or the scheduler sends it)."""
-    from jobs.report import make_report, yesterday  # its charts cost a second to import
+    from pipeline.services.report import (  # its charts cost a second to import
+        make_report,
+        yesterday,
+    )
 
     cfg = settings()
     moment = parse_now(now)
@@ -749,12 +713,12 @@ def report(
 @app.command()
 def purge(now: NowOpt = None) -> None:
     """Apply retention now (the scheduler does it nightly): old archived bytes, old reports."""
-    from jobs.scheduled import Jobs
+    from pipeline.services.scheduled import Jobs
 
     cfg = settings()
     moment = parse_now(now)
     with store(cfg) as st:
-        Jobs(st, cfg, lambda: moment).purge()
+        Jobs(st, cfg, lambda: moment, mail_edges()).purge()
 
 
 # --- sla --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`pecflow scheduler`: the jobs of jobs.scheduled on APScheduler 3, unattended.
+"""`pecflow scheduler`: the jobs of pipeline.services.scheduled on APScheduler 3, unattended.
 
 Jobs live in the database (SQLAlchemy job store), so a restart keeps their next run times.
 Each job coalesces and has no misfire limit: a scheduler that was down for an hour runs each
@@ -25,11 +25,12 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from config import Settings
-from jobs.error_lines import error_line
-from jobs.scheduled import Clock, Jobs
-from jobs.single_instance import only_instance
+from jobs.edges import mail_edges
 from pipeline.batches import abandon_dead
+from pipeline.services.error_lines import error_line
+from pipeline.services.scheduled import Clock, Jobs
 from pipeline.store.db import Store
+from pipeline.store.single_instance import only_instance
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
@@ -111,7 +112,7 @@ def serve(
     with only_instance(store.engine) as still_held:
         with store.unit() as session:
             abandon_dead(session, clock())
-        _current = Jobs(store, settings, clock, stopping=stop.is_set)
+        _current = Jobs(store, settings, clock, mail_edges(), stopping=stop.is_set)
         scheduler = build(store, settings)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -39,7 +39,12 @@ def find_order_codes(text: str) -> list[str]:
 
 
 def order_id(code: str) -> int:
-    return int(code[2:])
+    """The order a code names, as ops or the reader give it (`LM1234567`, any case); raises
+    ValueError for anything else. The one parse of a code given whole."""
+    digits = code.strip().upper().removeprefix("LM")
+    if not (len(digits) == 7 and digits.isascii() and digits.isdigit()):
+        raise ValueError(f"not an order code: {code!r} (expected LM + 7 digits)")
+    return int(digits)
 
 
 def order_code(oid: int) -> str:

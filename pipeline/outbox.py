@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -180,3 +180,11 @@ def requeue(row: OutboxMessage) -> bool:
         row.attempts = 0
     row.status, row.next_attempt_at = "pending", None
     return True
+
+
+def due_emails(now: datetime) -> Select[tuple[int]]:
+    """The e-mails to send now: pending, their retry backoff (if any) passed."""
+    return select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending",
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    )

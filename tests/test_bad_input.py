@@ -148,16 +148,16 @@ def test_a_message_failing_on_three_runs_in_a_row_is_quarantined(ws_mail, monkey
         make_email(sender="x@example.it", subject="veleno", body="LM0000001", attachments=[])
     )
     (ws.drop / "b_contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import jobs.run
+    import pipeline.services.run
 
-    original = jobs.run.process_message
+    original = pipeline.services.run.process_message
 
     def poisoned(session: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         if message.subject == "veleno" or message.source_id.startswith("a_veleno"):
             raise RuntimeError("the parser's bug")
         return original(session, message, *args, **kwargs)
 
-    monkeypatch.setattr("jobs.run.process_message", poisoned)
+    monkeypatch.setattr("pipeline.services.run.process_message", poisoned)
     outcomes = []
     for hour in ("10:30", "10:40", "10:50", "11:00"):
         result = ws.cli("run", "--once", "--now", f"2026-11-20T{hour}:00+01:00", "--json")
@@ -224,7 +224,7 @@ def test_a_batch_whose_process_died_is_marked_abandoned_by_the_next_run(ws_mail)
     command = [str(Path(sys.executable).with_name("pecflow")), "--config", str(ws.config)]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
     # The run stops itself with SIGKILL once its batch is written: a crash at a known point.
-    kill = "import os, signal, jobs.run as r; s = r.Runner.start; " + (
+    kill = "import os, signal, pipeline.services.run as r; s = r.Runner.start; " + (
         "r.Runner.start = lambda self, *a: (s(self, *a), os.kill(os.getpid(), signal.SIGKILL))"
     )
     script = f"{kill}; from jobs.cli import main; main()"
@@ -336,13 +336,13 @@ def test_ops_rerun_gives_a_quarantined_poison_message_one_more_try(ws_mail, monk
     _orders(ws)
     ws.env["PECFLOW_LIMITS__FAILED_RUNS_BEFORE_QUARANTINE"] = "1"
     (ws.drop / "contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import jobs.run
+    import pipeline.services.run
 
-    original = jobs.run.process_message
-    monkeypatch.setattr("jobs.run.process_message", _raises)
+    original = pipeline.services.run.process_message
+    monkeypatch.setattr("pipeline.services.run.process_message", _raises)
     report = json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)
     assert [m["outcome"] for m in report["messages"]] == ["quarantined"]
-    monkeypatch.setattr("jobs.run.process_message", original)
+    monkeypatch.setattr("pipeline.services.run.process_message", original)
     assert json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)["messages"] == []
     again = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
     assert [m["outcome"] for m in json.loads(again.stdout)["messages"]] == ["processed"]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from jobs.scheduled import Jobs
+from jobs.edges import mail_edges
 from mailer.outbound.writer import MailWriter
 from pipeline.archive import Archive
+from pipeline.services.scheduled import Jobs
 from pipeline.store.db import open_store
 from pipeline.store.models import Message as StoredMessage
 from pipeline.store.models import Order, Payment, ReviewItem
@@ -148,7 +149,7 @@ def _jobs(ws: Workspace, at: str) -> tuple[Jobs, object]:
         for key in ws.env:
             os.environ.pop(key, None)
     store = open_store(settings.database_url, renderer=MailWriter())
-    return Jobs(store, settings, lambda: datetime.fromisoformat(at)), store
+    return Jobs(store, settings, lambda: datetime.fromisoformat(at), mail_edges()), store
 
 
 def test_the_watchdog_alerts_ops_once_per_late_item(ws_mail) -> None:

@@ -109,11 +109,11 @@ def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
     import os
     import signal
 
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import check_chunk
     from tests.test_orders_import import HEADER, ROSSI
 
-    if jobs.imports.WORKERS < 2:
+    if pipeline.services.imports.WORKERS < 2:
         pytest.skip("one core: the import uses no worker process")
     here = os.getpid()
 
@@ -122,8 +122,8 @@ def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
             os.kill(os.getpid(), signal.SIGKILL)
         return check_chunk(export, chunk, stored)
 
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "check_chunk", killed_in_a_worker)
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "check_chunk", killed_in_a_worker)
     path = workspace.root / "orders.csv"
     path.write_text(f"{HEADER}\n{ROSSI}\n", encoding="utf-8")
     result = workspace.cli("orders", "import", str(path))

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from config import Settings, load_settings
-from jobs.error_lines import error_line
 from pipeline.archive import Archive
+from pipeline.services.error_lines import error_line
 from tests.conftest import PG_URL, _empty_tables, free_port, run_pecflow
 
 PASSWORD = "Segreto-Db-42"

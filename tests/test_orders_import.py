@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from jobs.imports import import_orders
 from mailer.outbound.writer import MailWriter
 from pipeline.orders import Actor, change_state
 from pipeline.rules.orders_import import Export, Outcome
 from pipeline.rules.states import IllegalTransition, OrderState
+from pipeline.services.imports import import_orders
 from pipeline.store.db import Store, make_engine
 from pipeline.store.models import BatchItem, Order, OrderEvent
 from tests.conftest import Workspace
@@ -452,7 +452,7 @@ def test_a_crash_mid_import_finishes_the_batch_failed_keeping_what_committed(
 ) -> None:
     """The second transaction's writer dies: the first chunk's order stays, the second's is
     rolled back, and the batch ends `failed` with the error and what it did."""
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.orders import import_records
 
     calls = []
@@ -463,7 +463,7 @@ def test_a_crash_mid_import_finishes_the_batch_failed_keeping_what_committed(
             raise RuntimeError("disk on fire")
         return import_records(*args, **kwargs)
 
-    monkeypatch.setattr(jobs.imports, "import_records", dies_the_second_time)
+    monkeypatch.setattr(pipeline.services.imports, "import_records", dies_the_second_time)
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_orders(store, UNPAID.encode(), "orders.csv", NOW, chunk_rows=1, commit_rows=1)
     assert _batches(store) == [("failed", "RuntimeError: disk on fire")]
@@ -477,12 +477,12 @@ def test_a_crash_mid_import_finishes_the_batch_failed_keeping_what_committed(
 def test_an_interrupt_mid_import_finishes_the_batch_failed(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jobs.imports
+    import pipeline.services.imports
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jobs.imports, "write_chunk", interrupted)
+    monkeypatch.setattr(pipeline.services.imports, "write_chunk", interrupted)
     with pytest.raises(KeyboardInterrupt):
         import_orders(store, UNPAID.encode(), "orders.csv", NOW)
     assert _batches(store) == [("failed", "KeyboardInterrupt")]
@@ -493,7 +493,7 @@ def test_a_worker_process_that_fails_finishes_the_batch_failed(
 ) -> None:
     """The rows of a large file are checked in worker processes: one failing stops the import
     the same way (and its pool is ended)."""
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import check_chunk
 
     def fails_on_the_third(export, chunk, stored=None):
@@ -501,8 +501,8 @@ def test_a_worker_process_that_fails_finishes_the_batch_failed(
             raise ValueError("worker lost")
         return check_chunk(export, chunk, stored)
 
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "check_chunk", fails_on_the_third)
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "check_chunk", fails_on_the_third)
     rows = [ROSSI.replace("3454898", f"34549{n:02d}") for n in range(8)]
     data = "\n".join([HEADER, *rows]).encode()
     with pytest.raises(ValueError, match="worker lost"):
@@ -521,7 +521,7 @@ def test_a_killed_worker_process_finishes_the_batch_failed_and_never_hangs(
     import os
     import signal
 
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import check_chunk
 
     def killed_on_the_third(export, chunk, stored=None):
@@ -529,13 +529,13 @@ def test_a_killed_worker_process_finishes_the_batch_failed_and_never_hangs(
             os.kill(os.getpid(), signal.SIGKILL)
         return check_chunk(export, chunk, stored)
 
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "check_chunk", killed_on_the_third)
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "check_chunk", killed_on_the_third)
     rows = [ROSSI.replace("3454898", f"34549{n:02d}") for n in range(8)]
     data = "\n".join([HEADER, *rows]).encode()
     faulthandler.dump_traceback_later(120, exit=True)
     try:
-        with pytest.raises(jobs.imports.WorkerLost, match="killed, or out of memory"):
+        with pytest.raises(pipeline.services.imports.WorkerLost, match="killed, or out of memory"):
             import_orders(store, data, "orders.csv", NOW, chunk_rows=2, commit_rows=2, workers=2)
     finally:
         faulthandler.cancel_dump_traceback_later()
@@ -557,7 +557,7 @@ def test_a_worker_process_that_stops_answering_finishes_the_batch_failed(
     import the same way (and is stopped with the others)."""
     import time
 
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import check_chunk
 
     def stuck_on_the_third(export, chunk, stored=None):
@@ -565,12 +565,12 @@ def test_a_worker_process_that_stops_answering_finishes_the_batch_failed(
             time.sleep(30)
         return check_chunk(export, chunk, stored)
 
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "CHUNK_SECONDS", 0.5)
-    monkeypatch.setattr(jobs.imports, "check_chunk", stuck_on_the_third)
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "CHUNK_SECONDS", 0.5)
+    monkeypatch.setattr(pipeline.services.imports, "check_chunk", stuck_on_the_third)
     rows = [ROSSI.replace("3454898", f"34549{n:02d}") for n in range(8)]
     started = time.monotonic()
-    with pytest.raises(jobs.imports.WorkerLost, match=r"did not answer for 0\.5 s"):
+    with pytest.raises(pipeline.services.imports.WorkerLost, match=r"did not answer for 0\.5 s"):
         data = "\n".join([HEADER, *rows]).encode()
         import_orders(store, data, "orders.csv", NOW, chunk_rows=2, commit_rows=2, workers=2)
     assert time.monotonic() - started < 15
@@ -587,7 +587,7 @@ def test_the_worker_processes_give_the_outcomes_of_this_process(
     across chunks refused on both rows, a duplicate that is wrong besides too."""
     import os
 
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import OrderRecord, check_chunk, read_export
 
     rows = [ROSSI.replace("3454898", f"345{n:04d}") for n in range(40)]
@@ -602,9 +602,9 @@ def test_the_worker_processes_give_the_outcomes_of_this_process(
         assert os.getpid() != this_process, f"rows from {chunk.first_record} checked here"
         return check_chunk(export, chunk, stored)
 
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(jobs.imports, "check_chunk", only_in_a_worker)
-    with jobs.imports.checked_chunks(export, {}, 2, 3, store.engine) as chunks:
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "check_chunk", only_in_a_worker)
+    with pipeline.services.imports.checked_chunks(export, {}, 2, 3, store.engine) as chunks:
         there = [outcome for outcomes in chunks for outcome in outcomes]
     assert there == here and len(here) == 41
     assert [o.fingerprint for o in there if isinstance(o, OrderRecord)] == [
@@ -627,7 +627,7 @@ def test_the_workers_send_back_a_marker_for_a_row_stored_as_it_reads(
     a row hash though the row is wrong, to show it); a row whose checked fields have the
     stored fingerprint comes back Unchanged with its hash, to be kept; a row stored
     otherwise, or not stored, comes back whole."""
-    import jobs.imports
+    import pipeline.services.imports
     from pipeline.rules.orders_import import (
         OrderRecord,
         Stored,
@@ -647,8 +647,8 @@ def test_the_workers_send_back_a_marker_for_a_row_stored_as_it_reads(
     stored[records[4].order_id] = Stored(records[4].fingerprint, records[4].row_hash)
     wrong = dict(zip(HEADER.split(","), rows[5].split(","), strict=True))
     stored[3460005] = Stored("stored before the rule", row_hash_of(wrong))
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
-    with jobs.imports.checked_chunks(export, stored, 2, 2, store.engine) as chunks:
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
+    with pipeline.services.imports.checked_chunks(export, stored, 2, 2, store.engine) as chunks:
         there = [outcome for outcomes in chunks for outcome in outcomes]
     assert there[0] == records[0]
     assert there[1:4] == [Unchanged(r.row, r.order_id, r.row_hash) for r in records[1:4]]
@@ -661,14 +661,14 @@ def test_a_large_file_re_imported_through_the_workers_counts_as_a_small_one(
 ) -> None:
     """Through the worker processes a re-import gives the outcomes of the plain path: the
     unchanged rows counted, a changed one updated, a duplicated unchanged row refused."""
-    import jobs.imports
+    import pipeline.services.imports
 
     rows = [ROSSI.replace("3454898", f"34550{n:02d}") for n in range(12)]
     import_orders(store, "\n".join([HEADER, *rows]).encode(), "orders.csv", NOW)
     rows[0] = rows[0].replace("0612345678", "0698765432")
     rows[1] = rows[1].replace("H501U", "H501X")
     again = [HEADER, *rows, ROSSI.replace("3454898", "3455099"), rows[5]]
-    monkeypatch.setattr(jobs.imports, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(pipeline.services.imports, "PARALLEL_FROM_ROWS", 1)
     report = import_orders(
         store, "\n".join(again).encode(), "orders.csv", NOW, chunk_rows=2, commit_rows=4
     )

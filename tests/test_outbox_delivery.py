@@ -362,7 +362,7 @@ def test_a_crash_between_the_state_change_and_the_send_then_a_restart_mails_once
         def killed(*args: Any, **kwargs: Any) -> Any:
             raise Killed("the process dies before the outbox is sent")
 
-        monkeypatch.setattr("jobs.run.send_pending", killed)
+        monkeypatch.setattr("mailer.outbound.smtp.send_pending", killed)
         with pytest.raises(Killed):
             ws.cli("run", "--once", "--now", T0.isoformat(), "--json")
         logging.getLogger().handlers.clear()  # ws.cli did not get to: they wrote to its stream

@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pebble.pool.process import WORKERS_NAME
 
-from jobs.run import read_ahead
 from parsers.classify import Classification, DocumentKind, classify_text
 from parsers.mime import bare_file, parse_message, safe_filename
 from parsers.sandbox import Rejected, Sandbox
 from parsers.sniff import sniff
+from pipeline.services.run import read_ahead
 
 
 @pytest.fixture(scope="module")

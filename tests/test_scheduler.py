@@ -19,10 +19,10 @@ from sqlalchemy import func, inspect, select, text
 
 from config import Settings
 from jobs.scheduler import JOB_TABLE, triggers
-from jobs.single_instance import LOCK_KEY
 from pipeline.store.db import make_engine
 from pipeline.store.models import Batch
 from pipeline.store.models import Message as StoredMessage
+from pipeline.store.single_instance import LOCK_KEY
 from tests.conftest import Workspace
 from tests.test_pipeline import _ready, _receipt
 

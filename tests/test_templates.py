@@ -1,8 +1,9 @@
 """Every e-mail template, in every variant, rendered with hostile data and checked for safety.
 
 Each kind gets the context its producer builds (`order_context` plus the keys of
-`pipeline.fulfilment`, `pipeline.paperwork`, `pipeline.process._answer`, `jobs.scheduled`,
-`jobs.report`, `pipeline.incidents`, and the `footer`/`office_address`/`guide_url` that
+`pipeline.fulfilment`, `pipeline.paperwork`, `pipeline.process._answer`,
+`pipeline.services.scheduled`, `pipeline.services.report`, `pipeline.incidents`, and the
+`footer`/`office_address`/`guide_url` that
 `outbox._write` adds), so a missing key fails here as a Jinja UndefinedError (StrictUndefined).
 Each generated example is rendered through every variant of every kind. The names, mailbox,
 user-id, password, subject, footer, addresses and details are drawn from accents, apostrophes,
@@ -447,7 +448,7 @@ def nightly_report(i: Inputs, chart: bool) -> Case:
         ],
     )
     base = {"report": report, "labels": state_labels(), "footer": i.footer}
-    # jobs.report: the e-mail shows the chart inline, the file on disk without it.
+    # pipeline.services.report: the e-mail shows the chart inline, the file on disk without it.
     context = {**base, "chart_src": CHART_SRC if chart else None, **_outbox(i)}
     report_day = day(report.day)
     return Case(

@@ -16,12 +16,13 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO, cast
+
+from pipeline.sources import DroppedFile, DropProblem
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 HEADER_BYTES = 64 * 1024
@@ -36,29 +37,6 @@ _NOT_REGULAR = (
     (stat.S_ISCHR, "a device: not read"),
     (stat.S_ISBLK, "a device: not read"),
 )
-
-
-@dataclass(frozen=True)
-class DroppedFile:
-    path: Path
-    shown: str  # the name as logs, batches and the database may hold it
-    raw_format: str  # rfc822 or file
-    mtime_ns: int
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.shown}@{self.mtime_ns}"
-
-
-@dataclass(frozen=True)
-class DropProblem:
-    """Something in the folder that is not taken. `lasting`: it is not a file and never will
-    be (a directory, a link): said once, not on every run."""
-
-    shown: str
-    reason: str
-    lasting: bool = False
-    vanished: bool = False
 
 
 def shown_name(name: str) -> str:

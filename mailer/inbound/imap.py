@@ -12,46 +12,21 @@ import logging
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from config.settings import ImapSettings
+from pipeline.sources import OUTCOME_FOLDER, Fetched, FolderStatus, SourceError
 
 log = logging.getLogger(__name__)
-
-# Where each final outcome is filed when messages are moved; the rest stay put.
-OUTCOME_FOLDER = {
-    "processed": "processed_folder",
-    "ignored": "ignored_folder",
-    "duplicate": "processed_folder",
-    "review": "review_folder",
-    "quarantined": "quarantine_folder",
-}
-
 
 FILE_CHUNK = 500  # UIDs per MOVE/STORE, to stay well within servers' command-line limits
 
 
-class ImapError(Exception):
+class ImapError(SourceError):
     """The server could not be used; the message is the reason in one line."""
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    folder: str
-    uidvalidity: int
-    exists: int
-    uidnext: int
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    internaldate: datetime
 
 
 @contextmanager

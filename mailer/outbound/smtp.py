@@ -19,16 +19,17 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import select
 
 from config import Settings
+from pipeline.outbox import due_emails
 from pipeline.seal import WIPED, SealError, unseal
+from pipeline.sources import SendResult
 from pipeline.store.db import Store
 from pipeline.store.models import OutboxMessage
 
@@ -37,13 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Refused = dict[str, tuple[int, bytes]]  # the recipients a server refused: code and reply
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outbox_id: int
-    outcome: str  # sent, retry, failed, unsure, skipped
-    detail: str | None = None
 
 
 def build_email(row: OutboxMessage, settings: Settings, now: datetime) -> EmailMessage:
@@ -181,14 +175,6 @@ def _is_permanent(exc: Exception) -> bool:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
-
-
-def due_emails(now: datetime) -> Select[tuple[int]]:
-    """The e-mails to send now: pending, their retry backoff (if any) passed."""
-    return select(OutboxMessage.id).where(
-        OutboxMessage.status == "pending",
-        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-    )
 
 
 def send_pending(

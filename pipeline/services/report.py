@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.outbound.render import render
 from pipeline.outbox import Attachment, enqueue_ops
+from pipeline.rendering import renderer_of
 from pipeline.rules.business_calendar import business_calendar
 from pipeline.rules.report import DailyReport, LateLine, chart_png, report_csv, state_labels
 from pipeline.sla import LATE, documents_clocks, sla_items
@@ -96,6 +96,7 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
     """Write the day's files (again, if asked again) and queue its e-mail (only once)."""
     with store.unit() as session:
         report = collect(session, settings, day, now)
+        renderer = renderer_of(session)
     folder = settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     chart = chart_png(report)
@@ -108,7 +109,7 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
         settings.mail.ops_address or None,
     )
     table = report_csv(report).encode()
-    page = render("nightly_report", {**base, "chart_src": paths.chart.name})
+    page = renderer.email("nightly_report", {**base, "chart_src": paths.chart.name})
     for path, data in (
         (paths.chart, chart),
         (paths.csv, table),

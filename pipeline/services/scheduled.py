@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 
 from config import Settings
-from jobs.report import make_report, yesterday
-from jobs.run import Runner, RunReport, closing, run_once
-from mailer.outbound.smtp import due_emails
 from pipeline.batches import record_item
-from pipeline.outbox import enqueue_ops
+from pipeline.outbox import due_emails, enqueue_ops
 from pipeline.payments import SCHEDULED
 from pipeline.retention import purge
+from pipeline.services.report import make_report, yesterday
+from pipeline.services.run import Runner, RunReport, closing, run_once
 from pipeline.sla import LATE, sla_items
+from pipeline.sources import MailEdges
 from pipeline.store.db import Store
 from pipeline.store.models import OutboxMessage, Payment
 
@@ -32,15 +32,28 @@ def _never() -> bool:
 
 class Jobs:
     def __init__(
-        self, store: Store, settings: Settings, clock: Clock, stopping: Callable[[], bool] = _never
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        edges: MailEdges,
+        stopping: Callable[[], bool] = _never,
     ) -> None:
         self.store = store
+        self.edges = edges
         self.settings = settings
         self.clock = clock
         self.stopping = stopping
 
     def _runner(self) -> Runner:
-        return Runner(self.store, self.settings, self.clock(), "scheduler", stopping=self.stopping)
+        return Runner(
+            self.store,
+            self.settings,
+            self.clock(),
+            edges=self.edges,
+            actor="scheduler",
+            stopping=self.stopping,
+        )
 
     def poll(self) -> RunReport:
         """The sources, then everything `run --once` does."""

@@ -17,10 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from jobs.error_lines import error_line, stops_the_run
-from mailer.inbound.drop_folder import DroppedFile, DropProblem, list_drop_folder, open_dropped
-from mailer.inbound.imap import OUTCOME_FOLDER, FolderStatus, ImapError, ImapMailbox
-from mailer.outbound.smtp import send_pending
 from parsers.codes import order_code
 from parsers.documents import ParseLimits
 from parsers.reading import MessageReading, read_message
@@ -34,6 +30,15 @@ from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
 from pipeline.process import parse_limits, process_message
+from pipeline.services.error_lines import error_line, stops_the_run
+from pipeline.sources import (
+    OUTCOME_FOLDER,
+    DroppedFile,
+    DropProblem,
+    FolderStatus,
+    MailEdges,
+    SourceError,
+)
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
 
@@ -66,11 +71,14 @@ class Runner:
         store: Store,
         settings: Settings,
         now: datetime,
+        *,
+        edges: MailEdges,
         actor: str = "system",
         progress: Progress = _no_progress,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
+        self.edges = edges  # the sources and the sender, handed in by the shell
         self.stopping = stopping  # asked to stop: finish the message in hand, start no other
         self.settings = settings
         self.now = now
@@ -92,14 +100,14 @@ class Runner:
     def poll_drop_folder(self) -> None:
         """Take every complete file; one that cannot be taken is an item naming it and why,
         and the rest of the folder and of the run go on."""
-        entries = list_drop_folder(self.settings.paths.drop_folder)
+        entries = self.edges.list_drop_folder(self.settings.paths.drop_folder)
         for done, entry in enumerate(entries):
             self.progress("ingest", done, len(entries))
             if isinstance(entry, DropProblem):
                 self._drop_problem(entry)
                 continue
             try:
-                with open_dropped(entry, self.now) as (stream, received_at):
+                with self.edges.open_dropped(entry, self.now) as (stream, received_at):
                     ingested = ingest(
                         self.store,
                         self.archive,
@@ -154,7 +162,7 @@ class Runner:
         if not settings.host:
             return
         try:
-            with ImapMailbox(settings) as box:
+            with self.edges.mailbox(settings) as box:
                 status = box.select()
                 last_uid = self._cursor(status)
                 uids = box.uids_after(last_uid)
@@ -178,7 +186,7 @@ class Runner:
                     if known and not self.store.dry_run:
                         box.file([fetched.uid], ingested.outcome)
                 self.progress("fetch", len(uids), len(uids))
-        except ImapError as exc:
+        except SourceError as exc:
             self.imap_failed = True
             self._failed(str(exc))
 
@@ -204,7 +212,7 @@ class Runner:
         if not settings.host or self.store.dry_run or self.imap_failed:
             return  # one failed login per run is enough: servers penalise repeated ones
         try:
-            with ImapMailbox(settings) as box:
+            with self.edges.mailbox(settings) as box:
                 status = box.select()
                 prefix = f"{status.folder}/{status.uidvalidity}/"
                 with self.store.unit() as session:
@@ -222,7 +230,7 @@ class Runner:
                     with self.store.unit() as session:
                         for row in batch:
                             session.get_one(Message, row.id).acked_at = self.now
-        except ImapError as exc:
+        except SourceError as exc:
             self._failed(str(exc))
 
     def _failed(self, reason: str) -> None:
@@ -431,7 +439,7 @@ class Runner:
                     )
             return
         self.progress("send", 0, 1)
-        for result in send_pending(self.store, self.settings, self.now):
+        for result in self.edges.send_pending(self.store, self.settings, self.now):
             outcome = FAILED if result.outcome in ("failed", "retry", "unsure") else result.outcome
             with self.store.unit() as session:
                 row = session.get_one(OutboxMessage, result.outbox_id)
