@@ -1,1 +1,2 @@
-"""Jobs and the command line: the imperative shell that wires the pipeline to the world."""
+"""The entry points: the command line and the scheduler parse, call one use case of
+pipeline.services and print; `edges.py` hands mailer/'s edges to the use cases."""

@@ -1,1 +1,2 @@
-"""Mail at the edges: the drop-folder source, templates, and SMTP sending."""
+"""Mail at the edges, implementing what the pipeline is handed: `inbound/` (where messages come
+from) and `outbound/` (what is written and sent)."""

@@ -1,1 +1,2 @@
-"""Persistence at the edge: SQLAlchemy models, engine, migrations."""
+"""Persistence at the edge: SQLAlchemy models, engine and units of work, migrations, bulk
+inserts, the single-instance lock."""
