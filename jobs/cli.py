@@ -411,11 +411,7 @@ def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
     with st.unit() as session:
         messages = views.message_rows(session, report.message_ids)
         items = views.batch_items(session, report.batch_id)
-        touched = sorted(
-            {int(i["order"][2:]) for i in items if i["order"]}
-            | {int(code[2:]) for i in items for code in _codes(i["detail"])}
-        )
-        orders = views.list_orders(session, ids=touched)
+        orders = views.list_orders(session, ids=views.touched_orders(session, report.batch_id))
     data = {
         "batch": report.batch_id,
         "status": report.status,
@@ -440,12 +436,6 @@ def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
     dry = " (dry run: nothing was kept)" if report.dry_run else ""
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "nothing to do"
     typer.echo(f"batch {report.batch_id} {report.status}: {counts}{dry}")
-
-
-def _codes(detail: str | None) -> list[str]:
-    from parsers.codes import find_order_codes
-
-    return find_order_codes(detail or "")
 
 
 @app.command()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.liveness import gone, this_process
-from pipeline.store.models import Batch, BatchItem
+from pipeline.store.models import Batch, BatchItem, BatchItemOrder
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -49,7 +49,10 @@ def record_item(
     message_id: int | None = None,
     order_id: int | None = None,
     outbox_id: int | None = None,
+    touched: Iterable[int] = (),
 ) -> None:
+    """`order_id`: the one order an e-mail or an import row is about; `touched`: the orders a
+    message, a payment or a fulfilment changed (each once)."""
     session.add(
         BatchItem(
             batch_id=batch_id,
@@ -61,6 +64,7 @@ def record_item(
             order_id=order_id,
             outbox_id=outbox_id,
             at=now,
+            touched=[BatchItemOrder(order_id=oid) for oid in dict.fromkeys(touched)],
         )
     )
 

@@ -162,9 +162,9 @@ def renew(
     log.info("order %s: renewed (%s)", order.code, actor.name)
 
 
-def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime) -> list[str]:
+def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime) -> list[int]:
     """What needs no person: renewals imported already paid, and, with the local provisioner,
-    every order ready for activation. The codes of the orders fulfilled."""
+    every order ready for activation. The orders fulfilled."""
     renewals = session.scalars(
         select(Order)
         .where(Order.order_type == "rinnovo", Order.state == OrderState.PROCESSING.value)
@@ -173,7 +173,7 @@ def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime
     ).all()
     for order in renewals:
         renew(session, settings, order, actor, now, "renewal paid at the portal")
-    done = [o.code for o in renewals]
+    done = [o.id for o in renewals]
     provisioner = provisioner_for(settings)
     if provisioner is None:
         return done
@@ -194,5 +194,5 @@ def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime
         except ProvisioningError as exc:
             log.warning("order %s: cannot activate: %s", order.code, exc)
             continue
-        done.append(order.code)
+        done.append(order.id)
     return done

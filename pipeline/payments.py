@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from parsers.codes import order_code
 from pipeline.fulfilment import renew
 from pipeline.orders import Actor, change_state
 from pipeline.outbox import Attachment, enqueue, order_context
@@ -110,7 +109,7 @@ def schedule_payment(
 class DueOutcome:
     payment: Payment
     outcome: str  # confirmed or review
-    codes: list[str]  # the orders it was matched to
+    order_ids: list[int]  # the orders it was matched to
 
 
 def confirm_due(
@@ -127,7 +126,6 @@ def confirm_due(
     done: list[DueOutcome] = []
     for payment in due:
         allocations = {a.order_id: a.amount for a in payment.allocations}
-        codes = [order_code(oid) for oid in sorted(allocations)]
         orders = {
             o.id: o
             for o in session.scalars(
@@ -151,7 +149,7 @@ def confirm_due(
                 payment_id=payment.id,
                 proposed_order_id=settled[0].id,
             )
-            done.append(DueOutcome(payment, "review", codes))
+            done.append(DueOutcome(payment, "review", sorted(allocations)))
             continue
         confirm_payment(
             session,
@@ -163,5 +161,5 @@ def confirm_due(
             now,
             f"payment {payment.id} of {payment.amount} EUR matched, confirmed at opening",
         )
-        done.append(DueOutcome(payment, "confirmed", codes))
+        done.append(DueOutcome(payment, "confirmed", sorted(allocations)))
     return done

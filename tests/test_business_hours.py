@@ -106,6 +106,9 @@ def test_a_receipt_of_friday_evening_is_confirmed_on_monday_from_nine(ws_mail) -
     assert "LM3454898" in late[0]["detail"]
     result, report = _run(ws, "--now", MONDAY_0905)
     assert [(i["type"], i["outcome"]) for i in report["items"]][:1] == [("payment", "confirmed")]
+    # The order it confirmed is the item's, as data: the run's report lists it from there.
+    assert report["items"][0]["orders"] == ["LM3454898"]
+    assert [o["code"] for o in report["orders"]] == ["LM3454898"]
     assert _state(ws) == "processing"
     assert len(_to(mailbox, "mario.rossi@example.it")) == 1
     assert _late(ws, MONDAY_0931) == (0, [])

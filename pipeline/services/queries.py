@@ -13,6 +13,7 @@ from pipeline.rules.states import OrderState
 from pipeline.store.models import (
     Batch,
     BatchItem,
+    BatchItemOrder,
     Document,
     Message,
     Order,
@@ -57,6 +58,21 @@ def list_orders(
     if ids is not None:
         query = query.where(Order.id.in_(ids))
     return [order_row(o) for o in session.scalars(query)]
+
+
+def touched_orders(session: Session, batch_id: int) -> list[int]:
+    """The orders a batch's items name: the one an e-mail or a row is about, and those a
+    message, a payment or a fulfilment touched."""
+    about = select(BatchItem.order_id).where(
+        BatchItem.batch_id == batch_id, BatchItem.order_id.is_not(None)
+    )
+    touched = (
+        select(BatchItemOrder.order_id)
+        .join(BatchItem, BatchItem.id == BatchItemOrder.batch_item_id)
+        .where(BatchItem.batch_id == batch_id)
+    )
+    named = {oid for oid in session.scalars(about) if oid is not None}
+    return sorted(named | set(session.scalars(touched)))
 
 
 def order_story(session: Session, order: Order) -> Row:
@@ -164,6 +180,7 @@ def batch_items(session: Session, batch_id: int) -> list[Row]:
             "detail": i.detail,
             "message": i.message_id,
             "order": order_code(i.order_id) if i.order_id else None,
+            "orders": [order_code(t.order_id) for t in i.touched],
         }
         for i in session.scalars(query)
     ]

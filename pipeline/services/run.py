@@ -373,6 +373,7 @@ class Runner:
                 self.now,
                 detail=detail,
                 message_id=message_id,
+                touched=[*result.orders, *result.documents_for, *result.scheduled],
             )
             log.info("message %s: %s", message_id, result.outcome)
 
@@ -380,7 +381,7 @@ class Runner:
         """Confirm the payments held until the office opened, whose time has come."""
         with self.store.unit() as session:
             for due in confirm_due(session, self.settings, self.actor, self.now):
-                codes = ", ".join(due.codes)
+                codes = ", ".join(order_code(oid) for oid in due.order_ids)
                 record_item(
                     session,
                     self.batch_id,
@@ -392,13 +393,22 @@ class Runner:
                     if due.outcome == "confirmed"
                     else f"{codes} settled meanwhile: to review",
                     message_id=due.payment.message_id,
+                    touched=due.order_ids,
                 )
 
     def fulfil(self) -> None:
         """Renewals paid at the portal; with the local provisioner, ready orders."""
         with self.store.unit() as session:
-            for code in fulfil_due(session, self.settings, self.actor, self.now):
-                record_item(session, self.batch_id, "order", code, "fulfilled", self.now)
+            for oid in fulfil_due(session, self.settings, self.actor, self.now):
+                record_item(
+                    session,
+                    self.batch_id,
+                    "order",
+                    order_code(oid),
+                    "fulfilled",
+                    self.now,
+                    touched=[oid],
+                )
 
     def watch_health(self) -> None:
         """One ops e-mail per incident: IMAP unreachable poll after poll, or batches with many

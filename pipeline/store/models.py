@@ -169,6 +169,19 @@ class BatchItem(Base):
     at: Mapped[datetime] = mapped_column(Timestamp)
 
     batch: Mapped[Batch] = relationship(back_populates="items")
+    # The orders it touched (a payment may pay several): read from here, never from `detail`.
+    touched: Mapped[list[BatchItemOrder]] = relationship(
+        cascade="all, delete-orphan", order_by="BatchItemOrder.order_id"
+    )
+
+
+class BatchItemOrder(Base):
+    """An order a batch item touched."""
+
+    __tablename__ = "batch_item_orders"
+
+    batch_item_id: Mapped[int] = mapped_column(ForeignKey("batch_items.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, index=True)
 
 
 class Message(Base):
