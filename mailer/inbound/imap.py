@@ -19,16 +19,16 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from config.settings import ImapSettings
+from pipeline.rules.statuses import MessageOutcome
 
 log = logging.getLogger(__name__)
 
 # Where each final outcome is filed when messages are moved; the rest stay put.
-OUTCOME_FOLDER = {
-    "processed": "processed_folder",
-    "ignored": "ignored_folder",
-    "duplicate": "processed_folder",
-    "review": "review_folder",
-    "quarantined": "quarantine_folder",
+OUTCOME_FOLDER: dict[str, str] = {
+    MessageOutcome.PROCESSED: "processed_folder",
+    MessageOutcome.IGNORED: "ignored_folder",
+    MessageOutcome.REVIEW: "review_folder",
+    MessageOutcome.QUARANTINED: "quarantine_folder",
 }
 
 
