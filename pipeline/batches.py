@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.liveness import gone, this_process
+from pipeline.rules.statuses import BatchStatus
 from pipeline.store.models import Batch, BatchItem, BatchItemOrder
 
 log = logging.getLogger(__name__)
-FAILED = "failed"
-RUNNING = "running"
-ABANDONED = "abandoned"
+# A failed batch's status, and the outcome of a failed item or message alike (jobs/ writes it
+# as all three): a plain str to the type checker.
+FAILED: str = BatchStatus.FAILED
 
 
 def start_batch(
@@ -25,7 +26,7 @@ def start_batch(
     abandon_dead(session, now)
     batch = Batch(
         kind=kind,
-        status=RUNNING,
+        status=BatchStatus.RUNNING,
         started_at=now,
         actor=actor,
         parent_id=parent_id,
@@ -95,7 +96,7 @@ def finish_batch(
     batch.counts = dict(sorted(outcomes.items()))
     batch.ended_at = now
     batch.error = error
-    batch.status = "failed" if error or outcomes[FAILED] else "succeeded"
+    batch.status = BatchStatus.FAILED if error or outcomes[FAILED] else BatchStatus.SUCCEEDED
     return batch
 
 
@@ -104,12 +105,12 @@ def abandon_dead(session: Session, now: datetime) -> list[Batch]:
     restarted), with when and why; what their items did stays recorded."""
     dead = [
         batch
-        for batch in session.scalars(select(Batch).where(Batch.status == RUNNING))
+        for batch in session.scalars(select(Batch).where(Batch.status == BatchStatus.RUNNING))
         if gone(batch.owner)
     ]
     for batch in dead:
         batch.counts = dict(sorted(_tally(batch).items()))
-        batch.status, batch.ended_at = ABANDONED, now
+        batch.status, batch.ended_at = BatchStatus.ABANDONED, now
         batch.error = (
             f"the process that ran it ({_owner_shown(batch.owner)}) ended before it finished; "
             f"marked abandoned at {now.isoformat(timespec='seconds')}"

@@ -17,6 +17,7 @@ from pipeline.provisioning import Provisioner, ProvisioningError, provisioner_fo
 from pipeline.rules.business_calendar import business_calendar
 from pipeline.rules.mailbox_term import paid_until, years_after
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import OrderType
 from pipeline.store.models import Order
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def activate(
 ) -> str:
     """Create the mailbox and send its credentials: the activation e-mail, and the password in
     a second one (or in the same, as `fulfilment.password_delivery` says), sealed."""
-    if order.order_type != "acquisto":
+    if order.order_type != OrderType.NEW_MAILBOX:
         raise CannotActivate(f"{order.code} is a {order.order_type}: only new mailboxes activate")
     if order.state == OrderState.FULFILLED.value:
         raise CannotActivate(f"{order.code} is already activated (user-id {order.user_id})")
@@ -167,7 +168,7 @@ def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime
     every order ready for activation. The orders fulfilled."""
     renewals = session.scalars(
         select(Order)
-        .where(Order.order_type == "rinnovo", Order.state == OrderState.PROCESSING.value)
+        .where(Order.order_type == OrderType.RENEWAL, Order.state == OrderState.PROCESSING.value)
         .order_by(Order.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -180,7 +181,7 @@ def fulfil_due(session: Session, settings: Settings, actor: Actor, now: datetime
     ready = session.scalars(
         select(Order)
         .where(
-            Order.order_type == "acquisto",
+            Order.order_type == OrderType.NEW_MAILBOX,
             Order.state == OrderState.PROCESSING.value,
             Order.ready_at.is_not(None),
         )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.archive import Archive
 from pipeline.batches import record_item
+from pipeline.rules.statuses import MessageOutcome
 from pipeline.store.db import Store
 from pipeline.store.models import Message
 
@@ -86,7 +87,7 @@ def ingest(
             message_id_header=message_id,
             received_at=received_at,
             ingested_at=now,
-            outcome="received",
+            outcome=MessageOutcome.RECEIVED,
             facts={"filename": filename} if filename else {},
         )
         session.add(message)

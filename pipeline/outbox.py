@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from pipeline.rendering import renderer_of
 from pipeline.rules.money import to_cents
+from pipeline.rules.statuses import OutboxStatus, outbox_transition
 from pipeline.seal import seal
 from pipeline.store.models import Order, OutboxAttachment, OutboxMessage
 
@@ -155,7 +156,7 @@ def _write(
         body_text=seal(email.text, key_file) if sealed else email.text,
         body_html=seal(email.html, key_file) if sealed else email.html,
         message_id_header=message_id_for(mail.key, settings.mail.from_address),
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         created_at=now,
         batch_id=batch_id,
@@ -173,18 +174,20 @@ def _write(
 
 
 def requeue(row: OutboxMessage) -> bool:
-    """Make an unsent e-mail due now (ops' decision); a failed or unsure one starts afresh."""
-    if row.status in ("sent", "sending"):
+    """Make an unsent e-mail due now (ops' decision); a failed or unsure one starts afresh.
+    Never one being sent: the sender alone moves it on."""
+    if row.status in (OutboxStatus.SENT, OutboxStatus.SENDING):
         return False
-    if row.status in ("failed", "unsure"):
+    if row.status in (OutboxStatus.FAILED, OutboxStatus.UNSURE):
         row.attempts = 0
-    row.status, row.next_attempt_at = "pending", None
+    row.status = outbox_transition(row.status, OutboxStatus.PENDING)
+    row.next_attempt_at = None
     return True
 
 
 def due_emails(now: datetime) -> Select[tuple[int]]:
     """The e-mails to send now: pending, their retry backoff (if any) passed."""
     return select(OutboxMessage.id).where(
-        OutboxMessage.status == "pending",
+        OutboxMessage.status == OutboxStatus.PENDING,
         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
     )

@@ -22,6 +22,7 @@ from pipeline.rules.order_documents import (
     missing_papers,
 )
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import OrderType
 from pipeline.store.models import Document, Message, Order
 
 
@@ -62,7 +63,7 @@ def apply_papers(
     step = documents_step(OrderState(order.state), papers)
     if step is not None:
         change_state(session, order, step[0], step[1], actor, now, message_id=message_id)
-    if order.order_type != "acquisto":
+    if order.order_type != OrderType.NEW_MAILBOX:
         return
     state, missing = OrderState(order.state), missing_papers(papers)
     if state is OrderState.PROCESSING and not missing:

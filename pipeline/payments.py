@@ -19,10 +19,11 @@ from pipeline.rendering import renderer_of
 from pipeline.review_items import open_review
 from pipeline.rules.matching import ReviewReason
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import OrderType, PaymentStatus, payment_transition
 from pipeline.store.models import Order, Payment, PaymentOrder
 
 log = logging.getLogger(__name__)
-SCHEDULED = "scheduled"  # matched, waiting for payment.not_before to be confirmed
+SCHEDULED = PaymentStatus.SCHEDULED  # the name jobs/ imports
 
 
 def confirm_payment(
@@ -40,7 +41,7 @@ def confirm_payment(
     """Pay the orders, in the caller's transaction: a renewal is done at once; a new mailbox
     moves to processing with its e-mail and what its papers on file call for (unless the
     caller is still filing this message's papers: `papers_later`)."""
-    payment.status = "confirmed"
+    payment.status = payment_transition(payment.status, PaymentStatus.CONFIRMED)
     payment.decided_at = now
     scheduled = {a.order_id for a in payment.allocations}
     for oid, amount in allocations.items():
@@ -49,7 +50,7 @@ def confirm_payment(
             session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
         order.payment_status = "paid"
         log.info("order %s: payment %s confirmed (%s)", order.code, payment.id, actor.name)
-        if order.order_type == "rinnovo":
+        if order.order_type == OrderType.RENEWAL:
             renew(session, settings, order, actor, now, cause, payment.id)
             continue
         change_state(
@@ -98,7 +99,7 @@ def schedule_payment(
 ) -> None:
     """Hold a matched payment until the office opens (payment.not_before): the match is kept,
     and the orders are paid, the customer written to, only by `confirm_due` from then on."""
-    payment.status = SCHEDULED
+    payment.status = payment_transition(payment.status, PaymentStatus.SCHEDULED)
     payment.decided_at = now
     for oid, amount in allocations.items():
         session.add(PaymentOrder(payment_id=payment.id, order_id=oid, amount=amount))
@@ -108,7 +109,7 @@ def schedule_payment(
 @dataclass(frozen=True)
 class DueOutcome:
     payment: Payment
-    outcome: str  # confirmed or review
+    outcome: PaymentStatus  # confirmed or review
     order_ids: list[int]  # the orders it was matched to
 
 
@@ -119,7 +120,7 @@ def confirm_due(
     meanwhile (by ops, an import, another receipt) goes to review instead."""
     due = session.scalars(
         select(Payment)
-        .where(Payment.status == SCHEDULED, Payment.not_before <= now)
+        .where(Payment.status == PaymentStatus.SCHEDULED, Payment.not_before <= now)
         .order_by(Payment.not_before, Payment.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -136,7 +137,7 @@ def confirm_due(
         if settled:
             for allocation in list(payment.allocations):
                 session.delete(allocation)
-            payment.status = "review"
+            payment.status = payment_transition(payment.status, PaymentStatus.REVIEW)
             open_review(
                 session,
                 ReviewReason.ALREADY_PAID,
@@ -149,7 +150,7 @@ def confirm_due(
                 payment_id=payment.id,
                 proposed_order_id=settled[0].id,
             )
-            done.append(DueOutcome(payment, "review", sorted(allocations)))
+            done.append(DueOutcome(payment, PaymentStatus.REVIEW, sorted(allocations)))
             continue
         confirm_payment(
             session,
@@ -161,5 +162,5 @@ def confirm_due(
             now,
             f"payment {payment.id} of {payment.amount} EUR matched, confirmed at opening",
         )
-        done.append(DueOutcome(payment, "confirmed", sorted(allocations)))
+        done.append(DueOutcome(payment, PaymentStatus.CONFIRMED, sorted(allocations)))
     return done

@@ -40,7 +40,7 @@ from pipeline.archive import Archive
 from pipeline.orders import Actor
 from pipeline.outbox import Mail, enqueue_to
 from pipeline.paperwork import apply_papers
-from pipeline.payments import SCHEDULED, confirm_payment, schedule_payment
+from pipeline.payments import confirm_payment, schedule_payment
 from pipeline.review_items import open_review
 from pipeline.rules import replies
 from pipeline.rules.business_calendar import business_calendar
@@ -55,6 +55,7 @@ from pipeline.rules.matching import (
     pays_reseller,
 )
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import MessageOutcome, OrderType, PaymentStatus, payment_transition
 from pipeline.store.models import (
     Document,
     Message,
@@ -69,7 +70,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outcome:
-    outcome: str
+    outcome: MessageOutcome
     reason: str | None = None
     orders: list[int] = field(default_factory=list)
     documents_for: list[int] = field(default_factory=list)
@@ -100,17 +101,19 @@ def process_message(
     transaction."""
     parsed = reading.parsed
     if reading.rejected or parsed is None:
-        return _finish(message, Outcome("quarantined", reading.rejected), now)
+        return _finish(message, Outcome(MessageOutcome.QUARANTINED, reading.rejected), now)
     message.subject = parsed.subject[:2000] or None
     message.sender = parsed.sender[:998] if parsed.sender else None
     if parsed.pec:
         message.facts = {**message.facts, "pec": parsed.pec}
     if parsed.pec_receipt:
         return _finish(
-            message, Outcome("ignored", f"PEC service receipt: {parsed.pec_receipt}"), now
+            message,
+            Outcome(MessageOutcome.IGNORED, f"PEC service receipt: {parsed.pec_receipt}"),
+            now,
         )
     if parsed.noise:
-        return _finish(message, Outcome("ignored", parsed.noise), now)
+        return _finish(message, Outcome(MessageOutcome.IGNORED, parsed.noise), now)
     run = _Run(session, message, archive, settings, actor, now)
     return _finish(message, run.handle(parsed, reading.documents), now)
 
@@ -179,7 +182,7 @@ class _Run:
             if document.status == READ and document.kind == DocumentKind.PAYMENT_RECEIPT
         }
         if not self.reviews and self._not_for_us(documents, receipts, message_codes):
-            return Outcome("ignored", NOT_FOR_US)
+            return Outcome(MessageOutcome.IGNORED, NOT_FOR_US)
         useful = 0
         for document in documents:
             if document.status != READ:
@@ -219,15 +222,15 @@ class _Run:
                 for d in documents
                 if d.status == QUARANTINED
             )
-            return Outcome("quarantined", reasons)
+            return Outcome(MessageOutcome.QUARANTINED, reasons)
         done = (self.confirmed, self.documents_for, self.scheduled)
         if self.reviews:
-            return Outcome("review", "; ".join(self._said_reviews()), *done)
+            return Outcome(MessageOutcome.REVIEW, "; ".join(self._said_reviews()), *done)
         held = None
         if self.scheduled:  # said on the message, so that ops see why nothing moved yet
             opens = self.window.not_before.astimezone(self.settings.zone)
             held = f"office closed: confirmed from {opens:%d/%m/%Y %H:%M}"
-        return Outcome("processed", held, *done)
+        return Outcome(MessageOutcome.PROCESSED, held, *done)
 
     def _facts(self, document: Document, part: Part, message_codes: list[str]) -> PaymentFacts:
         """A receipt's facts; a statement's from the one movement that pays the reseller."""
@@ -427,7 +430,7 @@ class _Run:
             trn=facts.trn,
             causale=facts.causale,
             codes=facts.codes,
-            status="review",
+            status=PaymentStatus.REVIEW,
             received_at=self.message.received_at,
             not_before=self.window.not_before,
             due_by=self.window.due_by,
@@ -435,7 +438,8 @@ class _Run:
         self.session.add(payment)
         self.session.flush()
         if earlier is not None:
-            payment.status, payment.decided_at = "duplicate", self.now
+            payment.status = payment_transition(payment.status, PaymentStatus.DUPLICATE)
+            payment.decided_at = self.now
             self._review(
                 ReviewReason.DUPLICATE,
                 f"the same payment as payment {earlier.id}",
@@ -454,7 +458,7 @@ class _Run:
             self.session.execute(
                 select(PaymentOrder.order_id, PaymentOrder.payment_id)
                 .join(Payment)
-                .where(PaymentOrder.order_id.in_(orders), Payment.status == SCHEDULED)
+                .where(PaymentOrder.order_id.in_(orders), Payment.status == PaymentStatus.SCHEDULED)
             )
             .tuples()
             .all()
@@ -591,7 +595,7 @@ class _Run:
         by the applicant's name on the document; without such an order, the paid orders
         waiting for documents whose applicant is named on it."""
         open_orders = select(Order).where(
-            Order.order_type == "acquisto", Order.state != OrderState.FULFILLED.value
+            Order.order_type == OrderType.NEW_MAILBOX, Order.state != OrderState.FULFILLED.value
         )
         sender = self.message.sender
         by_sender = (

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from pipeline.archive import Archive
+from pipeline.rules.statuses import UNREAD, ReviewStatus
 from pipeline.store.models import Document, Message, ReviewItem
 
-UNFINISHED = ("received", "failed")
 PER_RUN = 1000  # messages per run: a first purge of years of mail spreads over nights
 
 
@@ -38,10 +38,10 @@ def _purge_messages(
         .where(
             Message.received_at < before,
             Message.archive_purged_at.is_(None),
-            Message.outcome.not_in(UNFINISHED),
+            Message.outcome.not_in(UNREAD),
             Message.id.not_in(
                 select(ReviewItem.message_id).where(
-                    ReviewItem.status == "open", ReviewItem.message_id.is_not(None)
+                    ReviewItem.status == ReviewStatus.OPEN, ReviewItem.message_id.is_not(None)
                 )
             ),  # a human may still need to look at it
         )

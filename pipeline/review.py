@@ -12,6 +12,12 @@ from pipeline.orders import Actor
 from pipeline.paperwork import apply_papers
 from pipeline.payments import confirm_payment
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import (
+    PAYMENT_ALLOWED,
+    PaymentStatus,
+    ReviewStatus,
+    payment_transition,
+)
 from pipeline.store.models import Document, Order, Payment, ReviewItem
 
 
@@ -23,14 +29,14 @@ def _open_item(session: Session, item_id: int) -> ReviewItem:
     item = session.get(ReviewItem, item_id, with_for_update=True)
     if item is None:
         raise CannotResolve(f"no review item {item_id}")
-    if item.status != "open":
+    if item.status != ReviewStatus.OPEN:
         raise CannotResolve(f"review item {item_id} is already {item.status}: {item.resolution}")
     return item
 
 
 def _close(
     item: ReviewItem,
-    status: str,
+    status: ReviewStatus,
     resolution: str,
     actor: Actor,
     now: datetime,
@@ -59,8 +65,8 @@ def resolve(
     codes = ", ".join(o.code for o in found.values())
     if item.payment_id is not None:
         payment = session.get_one(Payment, item.payment_id)
-        if payment.status == "confirmed":
-            raise CannotResolve(f"payment {payment.id} is already confirmed")
+        if (payment.status, PaymentStatus.CONFIRMED) not in PAYMENT_ALLOWED:
+            raise CannotResolve(f"payment {payment.id} is already {payment.status}")
         settled = [o.code for o in found.values() if o.state != OrderState.AWAITING_PAYMENT]
         if settled:
             raise CannotResolve(f"{', '.join(settled)} is not awaiting payment")
@@ -91,7 +97,7 @@ def resolve(
         outcome = f"document {item.document_id} attached to {codes}"
     else:
         outcome = f"matched to {codes}"
-    _close(item, "resolved", outcome, actor, now, list(found))
+    _close(item, ReviewStatus.RESOLVED, outcome, actor, now, list(found))
     return outcome
 
 
@@ -100,6 +106,7 @@ def reject(session: Session, item_id: int, why: str, actor: Actor, now: datetime
     item = _open_item(session, item_id)
     if item.payment_id is not None:
         payment = session.get_one(Payment, item.payment_id)
-        payment.status, payment.decided_at = "rejected", now
-    _close(item, "rejected", why, actor, now, [])
+        payment.status = payment_transition(payment.status, PaymentStatus.REJECTED)
+        payment.decided_at = now
+    _close(item, ReviewStatus.REJECTED, why, actor, now, [])
     return f"rejected: {why}"

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from pipeline.rules.matching import ReviewReason
+from pipeline.rules.statuses import ReviewStatus
 from pipeline.store.models import ReviewItem
 
 
@@ -26,7 +27,7 @@ def open_review(
     item = ReviewItem(
         reason=reason.value,
         detail=detail,
-        status="open",
+        status=ReviewStatus.OPEN,
         message_id=message_id,
         document_id=document_id,
         payment_id=payment_id,

@@ -21,10 +21,10 @@ from pipeline.paperwork import papers_on_file
 from pipeline.rules.business_calendar import BusinessCalendar, business_calendar
 from pipeline.rules.order_documents import complete_since
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import UNREAD, OrderType, PaymentStatus
 from pipeline.store.models import Message, Order, OrderEvent, Payment, PaymentOrder
 
-OPEN_PAYMENTS = ("scheduled", "review")
-UNREAD_MESSAGES = ("received", "failed")
+OPEN_PAYMENTS = (PaymentStatus.SCHEDULED, PaymentStatus.REVIEW)
 LATE, AT_RISK = "late", "at_risk"
 
 
@@ -63,7 +63,7 @@ def documents_clocks(
     states = [OrderState.PROCESSING.value, *([OrderState.FULFILLED.value] if finished_too else [])]
     orders = session.execute(
         select(Order.id, Order.imported_at).where(
-            Order.order_type == "acquisto", Order.state.in_(states)
+            Order.order_type == OrderType.NEW_MAILBOX, Order.state.in_(states)
         )
     ).all()
     ids = [oid for oid, _ in orders]
@@ -107,7 +107,8 @@ def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaIt
     for p in payments:
         status = standing(now, p.due_by, p.due_by - warning)
         if status:
-            what = "confirmation scheduled" if p.status == "scheduled" else "waiting for review"
+            scheduled = p.status == PaymentStatus.SCHEDULED
+            what = "confirmation scheduled" if scheduled else "waiting for review"
             orders = f" for {codes[p.id]}" if codes.get(p.id) else ""
             items.append(
                 SlaItem(
@@ -120,9 +121,7 @@ def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaIt
                 )
             )
     for m in session.execute(
-        select(Message.id, Message.received_at, Message.outcome).where(
-            Message.outcome.in_(UNREAD_MESSAGES)
-        )
+        select(Message.id, Message.received_at, Message.outcome).where(Message.outcome.in_(UNREAD))
     ):
         due = calendar.payment_window(m.received_at).due_by
         status = standing(now, due, due - warning)

@@ -19,6 +19,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from pipeline.rules.statuses import MessageOutcome
+
 if TYPE_CHECKING:
     from config import Settings
     from config.settings import ImapSettings
@@ -26,12 +28,11 @@ if TYPE_CHECKING:
     from pipeline.store.models import OutboxMessage
 
 # Where each final outcome is filed on the mail server; the rest stay put.
-OUTCOME_FOLDER = {
-    "processed": "processed_folder",
-    "ignored": "ignored_folder",
-    "duplicate": "processed_folder",
-    "review": "review_folder",
-    "quarantined": "quarantine_folder",
+OUTCOME_FOLDER: dict[str, str] = {
+    MessageOutcome.PROCESSED: "processed_folder",
+    MessageOutcome.IGNORED: "ignored_folder",
+    MessageOutcome.REVIEW: "review_folder",
+    MessageOutcome.QUARANTINED: "quarantine_folder",
 }
 
 

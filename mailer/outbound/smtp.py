@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from config import Settings
 from pipeline.outbox import due_emails
+from pipeline.rules.statuses import OutboxStatus, outbox_transition
 from pipeline.seal import WIPED, SealError, unseal
 from pipeline.sources import SendResult
 from pipeline.store.db import Store
@@ -216,7 +217,7 @@ def _unreachable(store: Store, due: list[int], exc: Exception) -> list[SendResul
     with store.unit() as session:
         for row in session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.id.in_(due), OutboxMessage.status == "pending"
+                OutboxMessage.id.in_(due), OutboxMessage.status == OutboxStatus.PENDING
             )
         ):
             row.last_error = reason[:1000]
@@ -245,14 +246,16 @@ def _send_one(
 ) -> SendResult:
     with store.unit() as session:
         row = session.get_one(OutboxMessage, row_id, with_for_update=True)
-        if row.status != "pending":
+        if row.status != OutboxStatus.PENDING:
             return SendResult(row_id, "skipped", f"already {row.status}")
         try:
             message = build_email(row, settings, now)
         except SealError as exc:
-            row.status, row.last_error = "failed", str(exc)
+            row.status = outbox_transition(row.status, OutboxStatus.FAILED)
+            row.last_error = str(exc)
             return SendResult(row_id, "failed", str(exc))
-        row.status, row.attempted_at = "sending", now
+        row.status = outbox_transition(row.status, OutboxStatus.SENDING)
+        row.attempted_at = now
     try:
         client.send_message(message)
     except OutcomeUnknown as exc:
@@ -261,7 +264,7 @@ def _send_one(
         return _record_failure(store, settings, row_id, exc, f"{type(exc).__name__}: {exc}", now)
     with store.unit() as session:
         row = session.get_one(OutboxMessage, row_id)
-        row.status = "sent"
+        row.status = outbox_transition(row.status, OutboxStatus.SENT)
         row.sent_at = now
         row.attempts += 1
         row.last_error = None
@@ -279,10 +282,10 @@ def _record_failure(
         row.attempts += 1
         row.last_error = reason[:1000]
         if _is_permanent(exc) or row.attempts >= settings.smtp.max_attempts:
-            row.status = "failed"
+            row.status = outbox_transition(row.status, OutboxStatus.FAILED)
             row.next_attempt_at = None
             return SendResult(row_id, "failed", reason)
-        row.status = "pending"
+        row.status = outbox_transition(row.status, OutboxStatus.PENDING)
         row.next_attempt_at = now + _backoff(row.attempts)
         return SendResult(row_id, "retry", reason)
 
@@ -292,7 +295,8 @@ def _record_unsure(store: Store, row_id: int, exc: OutcomeUnknown) -> SendResult
     during the send, it is never sent again by itself, ops decide from the server's log."""
     with store.unit() as session:
         row = session.get_one(OutboxMessage, row_id)
-        row.status, row.attempts, row.next_attempt_at = "unsure", row.attempts + 1, None
+        row.status = outbox_transition(row.status, OutboxStatus.UNSURE)
+        row.attempts, row.next_attempt_at = row.attempts + 1, None
         row.last_error = (
             f"the connection broke while the SMTP server was taking the message ({exc}): look "
             f"for Message-ID {row.message_id_header} in the SMTP server's log before "
@@ -310,10 +314,10 @@ def _settle_interrupted(store: Store, settings: Settings, now: datetime) -> list
     with store.unit() as session:
         for row in session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.status == "sending", OutboxMessage.attempted_at <= cutoff
+                OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.attempted_at <= cutoff
             )
         ):
-            row.status = "unsure"
+            row.status = outbox_transition(row.status, OutboxStatus.UNSURE)
             row.last_error = (
                 "the process stopped during the SMTP transaction: look for Message-ID "
                 f"{row.message_id_header} in the SMTP server's log before `pecflow outbox retry`"

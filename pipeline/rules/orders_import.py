@@ -31,6 +31,7 @@ from stdnum.it import codicefiscale
 
 from pipeline.rules.export_columns import AMOUNT_DIGITS, TEXT_LENGTHS
 from pipeline.rules.money import expected_total
+from pipeline.rules.statuses import OrderType
 
 COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -60,7 +61,7 @@ COLUMNS: tuple[str, ...] = (
     "payment_status",
 )
 _COLUMN_SET = frozenset(COLUMNS)
-ORDER_TYPES = {"acquisto", "rinnovo"}
+ORDER_TYPES = {t.value for t in OrderType}
 PRODUCTS = {"standard", "standard_plus", "standard_pro", "bronze", "silver", "gold"}
 CATEGORIES = {"privato", "professionista", "azienda", "pa"}
 PAYMENT_METHODS = {"prepagato", "carta", "bonifico", "bollettino"}
@@ -562,7 +563,7 @@ def _typed_fields(raw: dict[str, str]) -> dict[str, Any]:
     _choice(raw, "product", PRODUCTS)
     _choice(raw, "payment_method", PAYMENT_METHODS)
     _choice(raw, "payment_status", PAYMENT_STATUSES)
-    renewal = raw["order_type"] == "rinnovo"
+    renewal = raw["order_type"] == OrderType.RENEWAL
     if not renewal:
         for column in APPLICANT_REQUIRED:
             if not raw[column]:

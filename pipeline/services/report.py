@@ -16,12 +16,13 @@ from pipeline.outbox import Attachment, enqueue_ops
 from pipeline.rendering import renderer_of
 from pipeline.rules.business_calendar import business_calendar
 from pipeline.rules.report import DailyReport, LateLine, chart_png, report_csv, state_labels
+from pipeline.rules.statuses import PaymentStatus
 from pipeline.sla import LATE, documents_clocks, sla_items
 from pipeline.store.db import Store
 from pipeline.store.models import Order, Payment, ReviewItem
 
 log = logging.getLogger(__name__)
-DECIDED = ("confirmed", "duplicate", "rejected")
+DECIDED = (PaymentStatus.CONFIRMED, PaymentStatus.DUPLICATE, PaymentStatus.REJECTED)
 CHART_CID = "report-chart@pecflow"
 
 

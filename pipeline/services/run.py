@@ -30,6 +30,7 @@ from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
 from pipeline.process import parse_limits, process_message
+from pipeline.rules.statuses import UNREAD, MessageOutcome
 from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
     OUTCOME_FOLDER,
@@ -44,8 +45,8 @@ from pipeline.store.models import Batch, BatchItem, MailboxState, Message, Outbo
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
-RETRYABLE = ("received", FAILED)
-POISONED = "quarantined"  # the outcome of a message failed on too many runs in a row
+RETRYABLE = UNREAD
+POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
 K = TypeVar("K")
 V = TypeVar("V")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -28,6 +30,14 @@ from sqlalchemy.types import TypeDecorator
 
 from parsers.codes import order_code
 from pipeline.rules.export_columns import AMOUNT_DIGITS, TEXT_LENGTHS
+from pipeline.rules.statuses import (
+    BatchStatus,
+    MessageOutcome,
+    OrderType,
+    OutboxStatus,
+    PaymentStatus,
+    ReviewStatus,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -75,10 +85,18 @@ def _portal_amount(column: str) -> Numeric:
     return Numeric(*AMOUNT_DIGITS[column])
 
 
+def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """The column holds only its enum's values; NAMING names it ck_<table>_<column>, as the
+    migration that adds it does."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 class Order(Base):
     """An order as the portal exported it, plus the state pecflow owns."""
 
     __tablename__ = "orders"
+    __table_args__ = (_one_of("order_type", OrderType),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     order_type: Mapped[str] = mapped_column(_portal_text("order_type"))
@@ -134,6 +152,7 @@ class Batch(Base):
     """One run of a job; a rerun points at the batch it retries."""
 
     __tablename__ = "batches"
+    __table_args__ = (_one_of("status", BatchStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -188,7 +207,10 @@ class Message(Base):
     """One ingested message (or dropped file), archived raw before anything else."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        _one_of("outcome", MessageOutcome),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
@@ -265,6 +287,7 @@ class Payment(Base):
     """The facts of one receipt and what was decided about them."""
 
     __tablename__ = "payments"
+    __table_args__ = (_one_of("status", PaymentStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -328,6 +351,7 @@ class ReviewItem(Base):
     __table_args__ = (
         Index("ix_review_items_status_created", "status", "created_at"),
         UniqueConstraint("message_id", "document_id", "reason", name="uq_review_items_source"),
+        _one_of("status", ReviewStatus),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -350,6 +374,7 @@ class OutboxMessage(Base):
     """A customer e-mail, rendered when decided and sent once by the sender."""
 
     __tablename__ = "outbox"
+    __table_args__ = (_one_of("status", OutboxStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
