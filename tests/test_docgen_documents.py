@@ -205,6 +205,7 @@ def test_transfer_form_is_a_screenshot_of_the_given_width(device: str, width: in
     assert Image.open(io.BytesIO(png)).width == width
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.skipif(TESSERACT is None, reason="tesseract not installed")
 def test_transfer_form_reads_as_an_unconfirmed_form() -> None:
     """Tesseract finds the verification title, the OTP prompt, the code and the total (the
@@ -405,6 +406,7 @@ def test_identity_images_scan_photo_and_poor_photo() -> None:
     assert poor == identity_image(spec, form="photo", side="back", quality="poor")
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.skipif(TESSERACT is None, reason="tesseract not installed")
 def test_poor_photo_mrz_is_still_legible() -> None:
     """Tesseract still reads the name line of the MRZ in the dark, blurred, small photo."""
