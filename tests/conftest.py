@@ -35,7 +35,8 @@ PG_URL = os.environ.get(
 # templates, the docgen generators; every other test is marked `integration` (`-m "not unit"`).
 # A test is integration when it uses one of OUTSIDE_FIXTURES, directly or through another
 # fixture (`workspace`, `mailbox`, `imap_ws` ...), or is marked `@pytest.mark.integration`
-# (Tesseract, a `pecflow` subprocess, a server of its own); any other test is unit.
+# (Tesseract, a `pecflow` subprocess, a server of its own) or `@pytest.mark.slow` (pure, but a
+# second or more); any other test is unit.
 OUTSIDE_FIXTURES = frozenset({"db_url", "pg_database", "smtp_server", "dovecot"})
 
 
@@ -43,7 +44,7 @@ OUTSIDE_FIXTURES = frozenset({"db_url", "pg_database", "smtp_server", "dovecot"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         outside = sorted(OUTSIDE_FIXTURES.intersection(getattr(item, "fixturenames", ())))
-        marked = [m for m in ("integration",) if item.get_closest_marker(m)]
+        marked = [m for m in ("integration", "slow") if item.get_closest_marker(m)]
         if (outside or marked) and item.get_closest_marker("unit"):
             why = ", ".join([*outside, *(f"@pytest.mark.{m}" for m in marked)])
             raise pytest.UsageError(f"{item.nodeid} is marked unit but has {why}")

@@ -54,6 +54,7 @@ def _off_by(found: float, turned: float) -> float:
     return abs((found + turned + 90) % 180 - 90)
 
 
+@pytest.mark.slow  # 25 turned pages: ~1.5 s
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(min_value=-89, max_value=89))
 def test_the_angle_of_the_lines_is_found_whatever_the_turn(turned: float) -> None:
@@ -97,6 +98,7 @@ def test_a_tiff_of_too_many_pages_is_refused_unread() -> None:
         ocr_image(tiff_pages([blank] * 4), 3, 60)
 
 
+@pytest.mark.slow  # ~1.3 s
 def test_a_decompression_bomb_is_refused_unread() -> None:
     with pytest.raises(Rejected, match="decompression bomb"):
         ocr_image(decompression_bomb_png(), 50, 60)
