@@ -1,4 +1,5 @@
-"""Real parts for the tests: SQLite and PostgreSQL databases, an SMTP server on loopback."""
+"""Real parts for the tests: SQLite and PostgreSQL databases, an SMTP server on loopback; and
+the two tiers the tests fall into (see "The tiers" below)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,26 @@ from pipeline.store.models import Base
 PG_URL = os.environ.get(
     "PECFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# The tiers. `pytest -m unit` runs the fast tier: pure rules, parsers on bytes in memory,
+# templates, the docgen generators; every other test is marked `integration` (`-m "not unit"`).
+# A test is integration when it uses one of OUTSIDE_FIXTURES, directly or through another
+# fixture (`workspace`, `mailbox`, `imap_ws` ...), or is marked `@pytest.mark.integration`
+# (Tesseract, a `pecflow` subprocess, a server of its own) or `@pytest.mark.slow` (pure, but a
+# second or more); any other test is unit.
+OUTSIDE_FIXTURES = frozenset({"db_url", "pg_database", "smtp_server", "dovecot"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        outside = sorted(OUTSIDE_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        marked = [m for m in ("integration", "slow") if item.get_closest_marker(m)]
+        if (outside or marked) and item.get_closest_marker("unit"):
+            why = ", ".join([*outside, *(f"@pytest.mark.{m}" for m in marked)])
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but has {why}")
+        item.add_marker(pytest.mark.integration if outside or marked else pytest.mark.unit)
 
 
 def _pg_admin(url: str) -> psycopg.Connection[Any]:

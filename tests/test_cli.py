@@ -51,6 +51,7 @@ def test_every_listing_speaks_json(workspace: Workspace, path: tuple[str, ...]) 
     json.loads(result.stdout)
 
 
+@pytest.mark.integration  # the console script, in a subprocess
 def test_a_command_on_an_empty_database_says_what_to_run(tmp_path: Path) -> None:
     (tmp_path / "pecflow.toml").write_text('[paths]\ndata_dir = "data"\n', encoding="utf-8")
     done = run_pecflow("--config", str(tmp_path / "pecflow.toml"), "orders", "list")
@@ -61,6 +62,7 @@ def test_a_command_on_an_empty_database_says_what_to_run(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.integration  # the console script, in a subprocess
 def test_init_writes_a_config_and_a_current_database(tmp_path: Path) -> None:
     done = run_pecflow("init", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr

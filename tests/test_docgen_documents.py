@@ -205,6 +205,7 @@ def test_transfer_form_is_a_screenshot_of_the_given_width(device: str, width: in
     assert Image.open(io.BytesIO(png)).width == width
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.skipif(TESSERACT is None, reason="tesseract not installed")
 def test_transfer_form_reads_as_an_unconfirmed_form() -> None:
     """Tesseract finds the verification title, the OTP prompt, the code and the total (the
@@ -390,6 +391,7 @@ def test_single_side_is_card_sized(kind: str) -> None:
     assert (round(width / 72 * 25.4, 1), round(height / 72 * 25.4, 1)) == expected
 
 
+@pytest.mark.slow  # six images, two of them photos: ~2 s
 def test_identity_images_scan_photo_and_poor_photo() -> None:
     """A 300 dpi scan of the A4 sheet (PNG), a phone photo (JPEG), and the poor photo: fewer
     pixels, darker; the same bytes for the same inputs."""
@@ -405,6 +407,7 @@ def test_identity_images_scan_photo_and_poor_photo() -> None:
     assert poor == identity_image(spec, form="photo", side="back", quality="poor")
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.skipif(TESSERACT is None, reason="tesseract not installed")
 def test_poor_photo_mrz_is_still_legible() -> None:
     """Tesseract still reads the name line of the MRZ in the dark, blurred, small photo."""
@@ -437,6 +440,7 @@ def test_signed_contract_has_two_pages_with_the_code() -> None:
     assert "1341 e 1342 c.c." in pages[1]
 
 
+@pytest.mark.slow  # every page scanned: ~1.5 s
 def test_scanned_bundle_is_image_only_one_image_a_page() -> None:
     """The scanned bundle keeps the page count, has no text layer, one image a page, and is
     deterministic; an image part (a screenshot) becomes a page of its own in both bundles."""

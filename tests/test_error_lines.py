@@ -28,6 +28,8 @@ from pipeline.archive import Archive
 from pipeline.services.error_lines import error_line
 from tests.conftest import PG_URL, _empty_tables, free_port, run_pecflow
 
+pytestmark = pytest.mark.integration  # `pecflow` subprocesses, PostgreSQL, tmpfs mounts
+
 PASSWORD = "Segreto-Db-42"
 PG = make_url(PG_URL)
 PG_AT = f"{PG.host}:{PG.port or 5432}"

@@ -23,6 +23,8 @@ from tests.docgen.paperwork import contract_pdf, identity_pdf
 from tests.test_orders_import import UNPAID
 from tests.test_pipeline import NOW, _receipt
 
+pytestmark = pytest.mark.integration  # `pecflow` subprocesses on SQLite and PostgreSQL
+
 CODE = "LM3454898"
 MAILBOX = "mario.rossi@legalmail.it"
 YEARLY = "0 0 1 1 *"  # no scheduled job runs during the test

@@ -19,6 +19,8 @@ from tests.docgen.receipts import default_spec, make_receipt_pdf
 from tests.dovecot import PASSWORD, USER
 from tests.test_orders_import import UNPAID
 
+pytestmark = pytest.mark.integration  # a real Dovecot in every test
+
 NOW = "2026-11-20T12:00:00+01:00"
 
 

@@ -37,6 +37,7 @@ from tests.test_pipeline import _ready, _run
 RECEIPT = make_receipt_pdf(default_spec(["LM3454898"], Decimal("24.40")), "intesa")
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.parametrize("rotate", [0, 90, 180])
 def test_a_turned_scan_is_read_upright(rotate: int) -> None:
     ocr = ocr_image(scan_png(RECEIPT, rotate=rotate, noise=0.002), 50, 60)
@@ -53,6 +54,7 @@ def _off_by(found: float, turned: float) -> float:
     return abs((found + turned + 90) % 180 - 90)
 
 
+@pytest.mark.slow  # 25 turned pages: ~1.5 s
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(min_value=-89, max_value=89))
 def test_the_angle_of_the_lines_is_found_whatever_the_turn(turned: float) -> None:
@@ -69,6 +71,7 @@ def test_a_page_on_its_side_is_first_tried_with_its_ascenders_up(document, turne
     assert abs((angle + turned + 180) % 360 - 180) <= 0.5
 
 
+@pytest.mark.integration  # Tesseract
 @pytest.mark.parametrize(("skew", "seed"), [(-7, 1), (-2.5, 2), (3, 3), (8, 4)])
 def test_a_phone_photo_is_straightened_and_read(skew: float, seed: int) -> None:
     """On a desk, turned, in perspective, lit from one side, JPEG: code and amount still read."""
@@ -78,6 +81,7 @@ def test_a_phone_photo_is_straightened_and_read(skew: float, seed: int) -> None:
     assert ocr.confidence > 0.8
 
 
+@pytest.mark.integration  # Tesseract
 def test_every_page_of_a_scanned_tiff_is_read() -> None:
     pages = [
         scan(contract_pdf("LM3454898", "Mario Rossi", "m@x.it")),
@@ -94,6 +98,7 @@ def test_a_tiff_of_too_many_pages_is_refused_unread() -> None:
         ocr_image(tiff_pages([blank] * 4), 3, 60)
 
 
+@pytest.mark.slow  # ~1.3 s
 def test_a_decompression_bomb_is_refused_unread() -> None:
     with pytest.raises(Rejected, match="decompression bomb"):
         ocr_image(decompression_bomb_png(), 50, 60)

@@ -328,6 +328,7 @@ def test_a_document_of_one_kind_stays_one_part() -> None:
 EXPECTED = {"autoreply": AUTOREPLY, "dsn": BOUNCE, "bulk": BULK, "spam": SPAM}
 
 
+@pytest.mark.slow  # builds every noise sample: ~2 s
 def test_mail_that_needs_nobody_is_known_before_its_attachments_are_read() -> None:
     """Auto-replies (with the header or without), bounces carrying our own contract, bulk and
     spam: a reason of their own, and nothing of them read as a document."""
@@ -339,6 +340,7 @@ def test_mail_that_needs_nobody_is_known_before_its_attachments_are_read() -> No
             assert parsed.noise is None, sample.name
 
 
+@pytest.mark.slow  # builds every noise sample: ~2 s
 def test_logos_flags_and_icons_are_not_documents_a_pasted_photo_is() -> None:
     for sample in noise.samples():
         if sample.expect != "customer":

@@ -730,6 +730,7 @@ def test_random_bytes_give_outcomes_or_the_documented_refusal(
     _no_surprises(start + body, filename)
 
 
+@pytest.mark.slow  # 150 examples: ~1.4 s
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     delimiter=st.sampled_from([",", ";", "\t"]),

@@ -49,6 +49,7 @@ def _refuse() -> None:
     raise Rejected("encrypted PDF")
 
 
+@pytest.mark.slow  # waits out a 2 s limit
 def test_a_parser_that_hangs_is_stopped_at_the_time_limit(sandbox) -> None:
     started = time.monotonic()
     with pytest.raises(Rejected, match="longer than 2 s"):
@@ -222,6 +223,7 @@ def test_the_memory_limit_counts_from_what_a_worker_inherits() -> None:
     del ballast
 
 
+@pytest.mark.slow  # waits 1 s for the pool
 def test_workers_that_die_between_calls_are_replaced() -> None:
     with Sandbox(workers=2, memory_bytes=256 * 1024 * 1024) as pool:
         assert pool.run(_double, (1,), 5) == 2

@@ -263,6 +263,7 @@ def test_chart_changes_with_the_figures() -> None:
     assert chart_png(_report()) != chart_png(_report(orders_by_state={"fulfilled": 1}))
 
 
+@pytest.mark.integration  # a fresh interpreter, in a subprocess
 def test_chart_does_not_load_pyplot() -> None:
     # A fresh interpreter, because another test in the same run might import pyplot.
     code = (

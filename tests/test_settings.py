@@ -66,6 +66,7 @@ def test_the_password_can_come_from_a_file(tmp_path: Path) -> None:
     assert settings.smtp.secret_password() == "from-file"
 
 
+@pytest.mark.integration  # the console script, in a subprocess
 def test_the_command_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
     done = run_pecflow(
         "--config", str(_write(tmp_path, '[smtp]\nport = "abc"\n')), "config", "show"
@@ -77,6 +78,7 @@ def test_the_command_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.integration  # the console script, in a subprocess
 def test_config_show_never_prints_the_password(tmp_path: Path) -> None:
     done = run_pecflow(
         "--config",

@@ -636,6 +636,7 @@ def test_every_template_kind_has_a_variant_here() -> None:
     assert kinds == {v.name.partition("/")[0] for v in VARIANTS}
 
 
+@pytest.mark.slow  # 60 examples, each through every variant: 1-2 s
 @EXAMPLES
 @given(data=inputs)
 def test_subject_is_one_nonempty_line_carrying_the_order_code(data: Inputs) -> None:
@@ -653,6 +654,7 @@ def test_subject_is_one_nonempty_line_carrying_the_order_code(data: Inputs) -> N
             assert " ".join(value.split()) in subject, variant.name
 
 
+@pytest.mark.slow  # 60 examples, each through every variant: 1-2 s
 @EXAMPLES
 @given(data=inputs)
 def test_html_is_well_formed_and_its_tags_do_not_depend_on_the_data(data: Inputs) -> None:
@@ -674,6 +676,7 @@ def test_html_is_well_formed_and_its_tags_do_not_depend_on_the_data(data: Inputs
             assert (tag, name, url) in page.attrs, variant.name
 
 
+@pytest.mark.slow  # 60 examples, each through every variant: 1-2 s
 @EXAMPLES
 @given(data=inputs)
 def test_every_value_is_escaped_in_the_html_and_readable_in_its_text(data: Inputs) -> None:
@@ -686,6 +689,7 @@ def test_every_value_is_escaped_in_the_html_and_readable_in_its_text(data: Input
             assert value in text, (variant.name, value)
 
 
+@pytest.mark.slow  # 60 examples, each through every variant: 1-2 s
 @EXAMPLES
 @given(data=inputs)
 def test_plain_text_keeps_every_value_verbatim_without_html_escapes(data: Inputs) -> None:
@@ -701,6 +705,7 @@ def test_plain_text_keeps_every_value_verbatim_without_html_escapes(data: Inputs
         assert ">" not in rest, variant.name
 
 
+@pytest.mark.slow  # 60 examples, each through every variant: 1-2 s
 @EXAMPLES
 @given(data=inputs)
 def test_codes_dates_amounts_and_the_variant_wording_appear_in_text_and_html(
@@ -715,6 +720,7 @@ def test_codes_dates_amounts_and_the_variant_wording_appear_in_text_and_html(
             assert fragment in text, (variant.name, fragment)
 
 
+@pytest.mark.slow  # 60 examples a kind: ~1 s
 @pytest.mark.parametrize("kind", [payment_received, renewal_done], ids=lambda k: k.__name__)
 @settings(max_examples=60, deadline=None, database=None)
 @given(data=inputs)
