@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite on a fresh machine: venv, packages, PostgreSQL, checks.
+# Set up and run the whole test suite on a fresh machine: venv, packages, PostgreSQL, checks,
+# then the two tiers: the unit tier (pure code and parsers; `pytest -m unit`) and the
+# integration tier (databases, Dovecot, SMTP, Tesseract; `-m "not unit"`).
+#   scripts/test.sh            both tiers
+#   scripts/test.sh --unit     the unit tier alone (about half a minute)
 # Extra arguments go to pytest (e.g. scripts/test.sh -k import -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unit_only=0
+if [[ "${1:-}" == "--unit" ]]; then
+  unit_only=1
+  shift
+fi
 
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -31,6 +40,18 @@ echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
 
 .venv/bin/ruff check .
 .venv/bin/mypy config pipeline parsers mailer jobs
-# Two workers, one per core (PECFLOW_TEST_WORKERS to change it); a file's tests stay together so
-# that its fixtures are built once.
-exec .venv/bin/python -m pytest -n "${PECFLOW_TEST_WORKERS:-2}" --dist loadfile "$@"
+# Two workers, one per core (PECFLOW_TEST_WORKERS to change it). The unit tier runs with no
+# PostgreSQL to reach, so a test wrongly in it fails (tests/conftest.py also stops any unit test
+# that connects, opens a database or starts a program).
+workers="${PECFLOW_TEST_WORKERS:-2}"
+status=0
+PECFLOW_TEST_PG_URL="postgresql+psycopg://nobody@127.0.0.1:9/none" \
+  .venv/bin/python -m pytest -n "$workers" -m unit "$@" || status=$?
+if ((status != 0 && status != 5)); then  # 5: the arguments selected no unit test
+  exit "$status"
+fi
+if ((unit_only)); then
+  exit 0
+fi
+# A file's tests stay together, so that its fixtures are built once.
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile -m "not unit" "$@"
