@@ -41,8 +41,7 @@ echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
 .venv/bin/ruff check .
 .venv/bin/mypy config pipeline parsers mailer jobs
 # Two workers, one per core (PECFLOW_TEST_WORKERS to change it). The unit tier runs with no
-# PostgreSQL to reach, so a test wrongly in it fails (tests/conftest.py also stops any unit test
-# that connects, opens a database or starts a program).
+# PostgreSQL to reach, so a test wrongly in it that needs one fails.
 workers="${PECFLOW_TEST_WORKERS:-2}"
 status=0
 PECFLOW_TEST_PG_URL="postgresql+psycopg://nobody@127.0.0.1:9/none" \
