@@ -10,6 +10,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from config import Settings
 from parsers.codes import order_id
 from pipeline.batches import FAILED
@@ -124,8 +126,8 @@ def decide_review(
         raise Refused(str(exc)) from None
 
 
-def _outbox_row(store_session: Any, outbox_id: int) -> OutboxMessage:
-    row = store_session.get(OutboxMessage, outbox_id)
+def _outbox_row(session: Session, outbox_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, outbox_id)
     if row is None:
         raise NotFound(f"no e-mail {outbox_id} in the outbox")
     return row

@@ -26,7 +26,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     dialect = connection.dialect
     names = list(rows[0])
     processing = [(name, _processor(table.c[name].type, dialect)) for name in names]
-    values = [[process(row[name]) for name, process in processing] for row in rows]
+    values = [
+        [row[name] if process is None else process(row[name]) for name, process in processing]
+        for row in rows
+    ]
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     driver: Any = connection.connection.driver_connection
@@ -42,27 +45,25 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     driver.executemany(statement, values)
 
 
-def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
-    """The column type's bind processing for this database, remembered per distinct value."""
+def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's bind processing for this database, remembered per distinct value;
+    None when the type has none (the value goes as it is)."""
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
-        return _same
+        return None
     done: dict[tuple[type, Any], Any] = {}
 
     def remembered(value: Any) -> Any:
+        key = (type(value), value)
         try:
-            key = (type(value), value)
-            if key not in done:
-                done[key] = process(value)
             return done[key]
+        except KeyError:
+            done[key] = processed = process(value)
+            return processed
         except TypeError:  # unhashable (a JSON document): processed each time
             return process(value)
 
     return remembered
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def refresh_statistics(session: Session, table: Table) -> None:
@@ -70,5 +71,6 @@ def refresh_statistics(session: Session, table: Table) -> None:
     than at autovacuum's next pass: until then it may plan a scan of the whole table for each
     lookup by key (a re-import straight after a first import of 50,000 orders read its
     fingerprints three times slower). SQLite's planner uses the keys without statistics."""
-    if session.connection().dialect.name == "postgresql":
-        session.execute(text(f'ANALYZE "{table.name}"'))
+    dialect = session.connection().dialect
+    if dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {dialect.identifier_preparer.quote(table.name)}"))
