@@ -157,7 +157,7 @@ def main() -> None:
         times = []
         for _ in range(5):
             started = time.perf_counter()
-            runner.poll_imap()
+            runner.take(runner.sources[0])
             times.append(time.perf_counter() - started)
         with IMAPClient("127.0.0.1", port=dovecot.port, ssl=False, timeout=30) as client:
             client.login(USER, PASSWORD)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from typing import BinaryIO
@@ -14,17 +13,11 @@ from sqlalchemy.orm import Session
 from pipeline.archive import Archive
 from pipeline.batches import record_item
 from pipeline.rules.statuses import MessageOutcome
+from pipeline.sources import Ingested
 from pipeline.store.db import Store
 from pipeline.store.models import Message
 
 HEADER_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Ingested:
-    message_id: int
-    duplicate: bool
-    outcome: str
 
 
 def _message_id_header(head: bytes) -> str | None:

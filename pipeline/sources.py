@@ -1,12 +1,23 @@
-"""The mail edges as a batch sees them, so that the use cases never import `mailer/`: what the
-sources give (a mailbox on an IMAP server, the drop folder), what filing a message means, and
-how the outbox is sent. `mailer/` implements them; the shell (jobs/) hands them to a run.
+"""The mail edges as a batch sees them, so that the use cases never import `mailer/`: the one
+interface every place mail comes from implements (`Source`: the IMAP mailbox, the drop
+folder), what filing a message on its server means, and how the outbox is sent. `mailer/`
+implements them; the shell (jobs/) hands them to a run.
 
-A source's contract with the batch loop: each message it gives is ingested (archived and
-recorded, committed) before the source forgets it: the mailbox's cursor moves in the same
-transaction, a dropped file is removed only after. A source that cannot be used raises
-`SourceError` with its reason in one line; a single file that cannot be taken is a
-`DropProblem`, never an exception, so that the rest goes on.
+How the batch loop uses a source, and what each side promises:
+
+1. `with source:` connects (a SourceError, with its reason in one line, if it cannot be used:
+   the batch records it and the run goes on without that source).
+2. `source.offered(cursors)` lists what is new: each item an `Offered` message, or a `Problem`
+   (something the source holds but cannot give, named and explained) that the batch records.
+3. For each `Offered`, the loop archives its bytes and commits its message row, with the
+   item's `mark` (the source's cursor) in the same transaction. Only then does it call
+   `source.taken(...)`, so a source forgets nothing that is not safely stored.
+   If taking it fails, `source.trouble(...)` says what that is: a `Problem` (the rest goes
+   on) or None when the source cannot go past it (a cursor must never pass a message that
+   was not stored): the error then stops the run, and the next run starts from there.
+4. After processing, `with source: source.file(filing)` tells the source's server the
+   outcomes of what it gave (IMAP moves or flags messages; the drop folder has nothing left
+   to tell). `filing` lists what is committed and not yet filed, and records what was.
 """
 
 from __future__ import annotations
@@ -16,8 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 from pipeline.rules.statuses import MessageOutcome
 
@@ -49,6 +59,102 @@ class FolderStatus:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """Where a source's cursor stands once the message carrying it is committed."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+
+
+Opener = Callable[[datetime], AbstractContextManager[tuple[BinaryIO, datetime]]]
+
+
+@dataclass(frozen=True)
+class Offered:
+    """One message a source gives. `open(now)` yields its bytes and when it arrived (never
+    later than now); `ref` is the source's own handle on it (a path, a UID)."""
+
+    source_id: str  # unique within the source; the message row keeps it
+    shown: str  # how logs and batches may name it
+    raw_format: str  # rfc822 or file
+    open: Opener
+    ref: object = None
+    filename: str | None = None  # a bare file's name, the only name it has
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a source holds and does not give, and why. `lasting`: it never will be a
+    message (a directory, a link): said once, not on every run. `vanished`: gone meanwhile."""
+
+    shown: str
+    reason: str
+    lasting: bool = False
+    vanished: bool = False
+
+
+@dataclass(frozen=True)
+class Offering:
+    total: int
+    items: Iterator[Offered | Problem]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A message once its row is committed: new, or the same as one stored before."""
+
+    message_id: int
+    duplicate: bool
+    outcome: str
+
+
+class Unfiled(NamedTuple):
+    message_id: int
+    source_id: str
+    outcome: str
+
+
+class Cursors(Protocol):
+    def last_uid(self, status: FolderStatus) -> int:
+        """The highest UID committed from this folder (0 when its UIDVALIDITY changed)."""
+        ...
+
+
+class Filing(Protocol):
+    def unfiled(self, prefix: str) -> list[Unfiled]:
+        """This source's messages whose source id starts with `prefix`, with a final outcome
+        committed and not yet filed."""
+        ...
+
+    def filed(self, message_ids: list[int]) -> None:
+        """Record these as filed (committed at once: filing twice must be harmless)."""
+        ...
+
+
+class Source(Protocol):
+    """A place mail comes from (see the module's docstring for the loop's promises)."""
+
+    kind: str  # the message rows' `source`
+    item_type: str  # how the batch's items name what it cannot give
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def offered(self, cursors: Cursors) -> Offering: ...
+
+    def taken(self, offered: Offered, ingested: Ingested) -> Problem | None:
+        """The message is committed: forget it, or tell why it cannot be forgotten."""
+        ...
+
+    def trouble(self, offered: Offered, exc: Exception) -> Problem | None: ...
+
+    def file(self, filing: Filing) -> None: ...
+
+
+@dataclass(frozen=True)
 class Fetched:
     uid: int
     raw: bytes
@@ -56,7 +162,8 @@ class Fetched:
 
 
 class Mailbox(Protocol):
-    """One session with the mailbox's folder (a context manager: connected on entry)."""
+    """One session with the mailbox's folder (a context manager: connected on entry), as
+    `mailbox check` asks it."""
 
     def __enter__(self) -> Mailbox: ...
 
@@ -65,35 +172,6 @@ class Mailbox(Protocol):
     def select(self) -> FolderStatus: ...
 
     def uids_after(self, last_uid: int) -> list[int]: ...
-
-    def fetch(self, uids: list[int]) -> Iterator[Fetched]: ...
-
-    def file(self, uids: list[int], outcome: str) -> None:
-        """Move (or flag) these messages as OUTCOME_FOLDER says for `outcome`."""
-        ...
-
-
-@dataclass(frozen=True)
-class DroppedFile:
-    path: Path
-    shown: str  # the name as logs, batches and the database may hold it
-    raw_format: str  # rfc822 or file
-    mtime_ns: int
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.shown}@{self.mtime_ns}"
-
-
-@dataclass(frozen=True)
-class DropProblem:
-    """Something in the folder that is not taken. `lasting`: it is not a file and never will
-    be (a directory, a link): said once, not on every run."""
-
-    shown: str
-    reason: str
-    lasting: bool = False
-    vanished: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,13 +183,10 @@ class SendResult:
 
 @dataclass(frozen=True)
 class MailEdges:
-    """What a run is handed: how to open the mailbox, list and open the drop folder's files,
-    send the outbox's due e-mails, and build one as it would be sent."""
+    """What a run is handed: its sources, in the order they are polled; how to open the
+    mailbox for a check; how to send the outbox's due e-mails and build one as it would be."""
 
+    sources: Callable[[Settings], list[Source]]
     mailbox: Callable[[ImapSettings], Mailbox]
-    list_drop_folder: Callable[[Path], list[DroppedFile | DropProblem]]
-    open_dropped: Callable[
-        [DroppedFile, datetime], AbstractContextManager[tuple[BinaryIO, datetime]]
-    ]
     send_pending: Callable[[Store, Settings, datetime], Iterable[SendResult]]
     build_email: Callable[[OutboxMessage, Settings, datetime], EmailMessage]

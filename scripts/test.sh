@@ -40,8 +40,9 @@ echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
 
 .venv/bin/ruff check .
 .venv/bin/mypy config pipeline parsers mailer jobs
-# Two workers, one per core (PECFLOW_TEST_WORKERS to change it). The unit tier runs with no
-# PostgreSQL to reach, so a test wrongly in it that needs one fails.
+# Two workers, one per core (PECFLOW_TEST_WORKERS to change it). A unit test that opens a
+# connection, a database or a program fails (tests/conftest.py), and the unit tier runs with no
+# PostgreSQL to reach.
 workers="${PECFLOW_TEST_WORKERS:-2}"
 status=0
 PECFLOW_TEST_PG_URL="postgresql+psycopg://nobody@127.0.0.1:9/none" \

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -49,6 +50,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             why = ", ".join([*outside, *(f"@pytest.mark.{m}" for m in marked)])
             raise pytest.UsageError(f"{item.nodeid} is marked unit but has {why}")
         item.add_marker(pytest.mark.integration if outside or marked else pytest.mark.unit)
+
+
+class OutsideCalled(AssertionError):
+    """A unit test reached past the process: it belongs in the integration tier."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_inside(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A unit test may not open a network connection, a database (SQLite included) or a
+    program (Tesseract, `pecflow`): each raises OutsideCalled naming it. The sandbox's own
+    forked workers and their pipes are the process's own and stay allowed."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+
+    def refused(what: str) -> Any:
+        def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise OutsideCalled(f"a unit test used {what}: mark it integration")
+
+        return refuse
+
+    connect = socket.socket.connect
+
+    def local_only(sock: socket.socket, address: Any) -> Any:
+        if sock.family == socket.AF_UNIX:
+            return connect(sock, address)
+        raise OutsideCalled(f"a unit test connected to {address!r}: mark it integration")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", local_only)
+        patch.setattr(socket.socket, "connect_ex", local_only)
+        patch.setattr(sqlite3, "connect", refused("SQLite"))
+        patch.setattr(subprocess, "Popen", refused("a program (subprocess)"))
+        yield
 
 
 def _pg_admin(url: str) -> psycopg.Connection[Any]:

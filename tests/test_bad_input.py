@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from mailer.inbound.drop_folder import DroppedFile, DropProblem, list_drop_folder, shown_name
+from mailer.inbound.drop_folder import DroppedFile, list_drop_folder, shown_name
 from parsers.mime import MAX_PARTS
+from pipeline.sources import Problem
 from pipeline.store.db import make_engine
 from pipeline.store.models import Batch, Message, ReviewItem
 from tests.conftest import Workspace
@@ -284,7 +285,7 @@ def test_any_names_and_bytes_are_listed_with_a_printable_name(
         with open(os.path.join(os.fsencode(folder), raw), "wb") as handle:
             handle.write(data)
     for entry in list_drop_folder(folder):
-        assert isinstance(entry, DroppedFile | DropProblem)
+        assert isinstance(entry, DroppedFile | Problem)
         assert entry.shown.isprintable() and len(entry.shown) <= 200
         entry.shown.encode("utf-8")
         if isinstance(entry, DroppedFile):

@@ -582,6 +582,7 @@ def test_pki_keys_come_from_their_seed() -> None:
     assert signatures.pades_pdf(SIGNED_PDF) == signatures.pades_pdf(SIGNED_PDF)
 
 
+@pytest.mark.integration  # runs the openssl program
 @pytest.mark.parametrize("encoding", signatures.ENCODINGS)
 def test_p7m_verifies_with_openssl(root_file: Path, tmp_path: Path, encoding: str) -> None:
     """CAdES attached, DER or base64 (with or without PEM lines): OpenSSL verifies it against
@@ -609,6 +610,7 @@ def test_p7m_is_cades_bes() -> None:
     assert subjects == {"ROSSI MARIO", "Test Qualified Signature CA 1"}
 
 
+@pytest.mark.integration  # runs the openssl program
 def test_detached_p7s_verifies_over_the_separate_pdf(root_file: Path, tmp_path: Path) -> None:
     """`detached`: no encapsulated content; OpenSSL verifies it over the PDF given apart."""
     data = signatures.p7m(SIGNED_PDF, detached=True)
@@ -617,6 +619,7 @@ def test_detached_p7s_verifies_over_the_separate_pdf(root_file: Path, tmp_path: 
     assert ok, errors
 
 
+@pytest.mark.integration  # runs the openssl program
 def test_nested_p7m_holds_a_p7m(root_file: Path, tmp_path: Path) -> None:
     """`.p7m.p7m`: the outer signature (ESPOSITO) verifies and yields a p7m whose signature
     (ROSSI) verifies and yields the PDF."""
@@ -630,6 +633,7 @@ def test_nested_p7m_holds_a_p7m(root_file: Path, tmp_path: Path) -> None:
     assert signers == ["ESPOSITO GIULIA"]
 
 
+@pytest.mark.integration  # runs the openssl program
 def test_parallel_signatures_are_two_signer_infos(root_file: Path, tmp_path: Path) -> None:
     """One SignedData, two SignerInfos over the same PDF: OpenSSL verifies both; pyHanko,
     one at a time, finds both intact, valid and trusted."""
@@ -643,6 +647,7 @@ def test_parallel_signatures_are_two_signer_infos(root_file: Path, tmp_path: Pat
     assert all(s.intact and s.valid and s.trusted for s in statuses)
 
 
+@pytest.mark.integration  # runs the openssl program
 def test_tampered_p7m_fails_the_content_check(root_file: Path, tmp_path: Path) -> None:
     """Content altered after signing: OpenSSL refuses it; pyHanko says not intact."""
     data = signatures.tampered_p7m(SIGNED_PDF)
@@ -654,6 +659,7 @@ def test_tampered_p7m_fails_the_content_check(root_file: Path, tmp_path: Path) -
     assert not status.intact
 
 
+@pytest.mark.integration  # runs the openssl program
 @pytest.mark.parametrize(
     ("signer", "reason"),
     [("expired", "certificate has expired"), ("selfsigned", "self-signed certificate")],
@@ -679,6 +685,7 @@ def _byte_range(signed: bytes) -> tuple[bytes, bytes]:
     return signed[a : a + b] + signed[c : c + d], bytes.fromhex(contents.decode())
 
 
+@pytest.mark.integration  # runs the openssl program
 @pytest.mark.parametrize(("signer", "trusted"), [("rossi", True), ("expired", False)])
 def test_pades_pdf_verifies(root_file: Path, tmp_path: Path, signer: str, trusted: bool) -> None:
     """PAdES: an incremental update to the contract (its bytes are a prefix), subfilter

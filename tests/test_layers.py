@@ -206,3 +206,19 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return groups
+
+
+def test_unit_tests_cannot_reach_outside() -> None:
+    """The unit tier's guard: a network connection, a database or a program fails the test."""
+    import socket
+    import sqlite3
+    import subprocess
+
+    from tests.conftest import OutsideCalled
+
+    with pytest.raises(OutsideCalled):
+        socket.create_connection(("127.0.0.1", 9), timeout=1)
+    with pytest.raises(OutsideCalled):
+        sqlite3.connect(":memory:")
+    with pytest.raises(OutsideCalled):
+        subprocess.run(["true"], check=False)

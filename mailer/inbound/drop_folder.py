@@ -7,6 +7,8 @@ archive copy and message row are committed.
 Nothing in the folder can stop a run: whatever cannot be taken (a name that is not UTF-8, a
 file the service may not read, a directory, a symlink, a pipe) becomes a problem that names it,
 escaped for display, and the reason. Directories and links are never followed.
+
+`DropFolderSource` is the folder as a batch's source (`pipeline.sources.Source`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from pipeline.sources import DroppedFile, DropProblem
+from pipeline.sources import Cursors, Filing, Ingested, Offered, Offering, Problem
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 HEADER_BYTES = 64 * 1024
@@ -51,7 +55,83 @@ def shown_name(name: str) -> str:
     return f"{shown[: SHOWN_MAX - 13]}…{hashlib.sha256(raw).hexdigest()[:12]}"
 
 
-def list_drop_folder(folder: Path) -> list[DroppedFile | DropProblem]:
+@dataclass(frozen=True)
+class DroppedFile:
+    path: Path
+    shown: str  # the name as logs, batches and the database may hold it
+    raw_format: str  # rfc822 or file
+    mtime_ns: int
+
+    @property
+    def source_id(self) -> str:
+        return f"{self.shown}@{self.mtime_ns}"
+
+
+class DropFolderSource:
+    """The drop folder as a batch's source: every complete file at its top, each removed once
+    its message is committed. Nothing is kept open, so entering it does nothing."""
+
+    kind = "drop"
+    item_type = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> DropFolderSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def offered(self, cursors: Cursors) -> Offering:
+        entries = list_drop_folder(self.folder)
+        return Offering(len(entries), (_offer(entry) for entry in entries))
+
+    def taken(self, offered: Offered, ingested: Ingested) -> Problem | None:
+        entry = cast(DroppedFile, offered.ref)
+        try:
+            entry.path.unlink(missing_ok=True)
+        except OSError as exc:
+            return Problem(
+                entry.shown,
+                f"taken as message {ingested.message_id} but cannot be removed from the "
+                f"folder: {_os_reason(exc)}",
+            )
+        return None
+
+    def trouble(self, offered: Offered, exc: Exception) -> Problem:
+        """Why a file could not be taken; it stays in the folder for the next run."""
+        entry = cast(DroppedFile, offered.ref)
+        if not isinstance(exc, OSError):
+            return Problem(entry.shown, f"cannot be taken: {type(exc).__name__}: {exc}"[:500])
+        if exc.filename is not None and os.fsdecode(exc.filename) != os.fspath(entry.path):
+            return Problem(entry.shown, f"cannot be archived: {_os_reason(exc)}: {exc.filename}")
+        if isinstance(exc, FileNotFoundError):  # taken meanwhile by another worker or an admin
+            return Problem(entry.shown, "vanished before it was read", vanished=True)
+        return Problem(entry.shown, f"cannot be read: {_os_reason(exc)}")
+
+    def file(self, filing: Filing) -> None:
+        return None  # its files left the folder when they were taken
+
+
+def _offer(entry: DroppedFile | Problem) -> Offered | Problem:
+    if isinstance(entry, Problem):
+        return entry
+    return Offered(
+        source_id=entry.source_id,
+        shown=entry.shown,
+        raw_format=entry.raw_format,
+        open=partial(open_dropped, entry),
+        ref=entry,
+        filename=entry.shown if entry.raw_format == "file" else None,
+    )
+
+
+def _os_reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def list_drop_folder(folder: Path) -> list[DroppedFile | Problem]:
     """What the folder holds, by name; nothing is opened here."""
     if not folder.is_dir():
         return []
@@ -59,8 +139,8 @@ def list_drop_folder(folder: Path) -> list[DroppedFile | DropProblem]:
         entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
     except OSError as exc:  # an unmounted share, a folder the service may not list
         reason = f"the drop folder cannot be listed: {(exc.strerror or str(exc)).lower()}"
-        return [DropProblem(shown_name(str(folder)), reason)]
-    found: list[DroppedFile | DropProblem] = []
+        return [Problem(shown_name(str(folder)), reason)]
+    found: list[DroppedFile | Problem] = []
     for entry in entries:
         name = entry.name
         if name.startswith(".") or name.lower().endswith(INCOMPLETE_SUFFIXES):
@@ -69,21 +149,19 @@ def list_drop_folder(folder: Path) -> list[DroppedFile | DropProblem]:
         try:
             info = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
-            found.append(DropProblem(shown, "vanished before it was read", vanished=True))
+            found.append(Problem(shown, "vanished before it was read", vanished=True))
             continue
         except OSError as exc:
-            found.append(DropProblem(shown, f"cannot be examined: {exc.strerror}"))
+            found.append(Problem(shown, f"cannot be examined: {exc.strerror}"))
             continue
         kind = next((why for test, why in _NOT_REGULAR if test(info.st_mode)), None)
         if kind is not None:
-            found.append(DropProblem(shown, kind, lasting=True))
+            found.append(Problem(shown, kind, lasting=True))
             continue
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
-            found.append(
-                DropProblem(shown, "the file name is not valid UTF-8: rename it to be taken")
-            )
+            found.append(Problem(shown, "the file name is not valid UTF-8: rename it to be taken"))
             continue
         raw_format = "rfc822" if name.lower().endswith(".eml") else "file"
         found.append(DroppedFile(Path(entry.path), shown, raw_format, info.st_mtime_ns))

@@ -2,23 +2,39 @@
 
 Every call has the configured timeout, and any server trouble becomes one ImapError with a
 one-line reason; the caller records it on the batch and the next poll resumes from the
-cursor (the highest UID committed).
+cursor (the highest UID committed). `ImapSource` is the folder as a batch's source
+(`pipeline.sources.Source`); `ImapMailbox` is one session with the server.
 """
 
 from __future__ import annotations
 
 import imaplib
+import io
 import logging
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import partial
+from typing import BinaryIO
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from config.settings import ImapSettings
-from pipeline.sources import OUTCOME_FOLDER, Fetched, FolderStatus, SourceError
+from pipeline.sources import (
+    OUTCOME_FOLDER,
+    Cursors,
+    Fetched,
+    Filing,
+    FolderStatus,
+    Ingested,
+    Mark,
+    Offered,
+    Offering,
+    Problem,
+    SourceError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +158,69 @@ class ImapMailbox:
                     client.copy(chunk, folder)
                     client.delete_messages(chunk, silent=True)
                     client.uid_expunge(chunk)
+
+
+class ImapSource:
+    """The configured folder as a batch's source: the UIDs above the cursor, in order. A
+    message that cannot be stored stops it (the cursor never passes one)."""
+
+    kind = "imap"
+    item_type = "mailbox"  # it gives no problems: a server that fails is the batch's error
+
+    def __init__(self, settings: ImapSettings) -> None:
+        self.settings = settings
+        self._box: ImapMailbox | None = None
+
+    def __enter__(self) -> ImapSource:
+        self._box = ImapMailbox(self.settings).__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            box.__exit__(*exc)
+
+    @property
+    def box(self) -> ImapMailbox:
+        assert self._box is not None, "use ImapSource as a context manager"
+        return self._box
+
+    def offered(self, cursors: Cursors) -> Offering:
+        status = self.box.select()
+        uids = self.box.uids_after(cursors.last_uid(status))
+        return Offering(len(uids), self._offer(status, uids))
+
+    def _offer(self, status: FolderStatus, uids: list[int]) -> Iterator[Offered]:
+        for fetched in self.box.fetch(uids):
+            source_id = f"{status.folder}/{status.uidvalidity}/{fetched.uid}"
+            yield Offered(
+                source_id=source_id,
+                shown=source_id,
+                raw_format="rfc822",
+                open=partial(_in_memory, fetched),
+                ref=fetched.uid,
+                mark=Mark(status.folder, status.uidvalidity, fetched.uid),
+            )
+
+    def taken(self, offered: Offered, ingested: Ingested) -> Problem | None:
+        """A message seen before is filed at once as that one was decided: the filing step
+        only looks for the first copy."""
+        if ingested.duplicate and ingested.outcome in OUTCOME_FOLDER:
+            self.box.file([int(str(offered.ref))], ingested.outcome)
+        return None
+
+    def trouble(self, offered: Offered, exc: Exception) -> None:
+        return None  # never skipped: the run stops, and the next one starts from this message
+
+    def file(self, filing: Filing) -> None:
+        status = self.box.select()
+        rows = filing.unfiled(f"{status.folder}/{status.uidvalidity}/")
+        for outcome in sorted({row.outcome for row in rows}):
+            batch = [row for row in rows if row.outcome == outcome]
+            self.box.file([int(row.source_id.rpartition("/")[2]) for row in batch], outcome)
+            filing.filed([row.message_id for row in batch])
+
+
+@contextmanager
+def _in_memory(fetched: Fetched, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
+    yield io.BytesIO(fetched.raw), min(fetched.internaldate, now)

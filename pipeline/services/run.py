@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,11 +32,15 @@ from pipeline.rules.statuses import UNREAD, MessageOutcome
 from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
     OUTCOME_FOLDER,
-    DroppedFile,
-    DropProblem,
     FolderStatus,
+    Ingested,
     MailEdges,
+    Mark,
+    Offered,
+    Problem,
+    Source,
     SourceError,
+    Unfiled,
 )
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
@@ -88,7 +90,8 @@ class Runner:
         self.actor_name = actor
         self.batch_id = 0
         self.errors: list[str] = []
-        self.imap_failed = False
+        self.sources = edges.sources(settings)
+        self.failed_sources: set[str] = set()  # the kinds of the sources that could not be used
 
     def start(self, kind: str, parent_id: int | None = None) -> None:
         with self.store.unit() as session:
@@ -98,141 +101,82 @@ class Runner:
     def actor(self) -> Actor:
         return Actor(self.actor_name, self.batch_id)
 
-    def poll_drop_folder(self) -> None:
-        """Take every complete file; one that cannot be taken is an item naming it and why,
-        and the rest of the folder and of the run go on."""
-        entries = self.edges.list_drop_folder(self.settings.paths.drop_folder)
-        for done, entry in enumerate(entries):
-            self.progress("ingest", done, len(entries))
-            if isinstance(entry, DropProblem):
-                self._drop_problem(entry)
-                continue
-            try:
-                with self.edges.open_dropped(entry, self.now) as (stream, received_at):
-                    ingested = ingest(
-                        self.store,
-                        self.archive,
-                        stream,
-                        source="drop",
-                        source_id=entry.source_id,
-                        raw_format=entry.raw_format,
-                        received_at=received_at,
-                        batch_id=self.batch_id,
-                        now=self.now,
-                        filename=entry.shown if entry.raw_format == "file" else None,
-                    )
-            except Exception as exc:  # the file stays in the folder for the next run
-                if stops_the_run(exc):
-                    raise
-                self._drop_problem(_problem(entry, exc))
-                continue
-            if self.store.dry_run:
-                continue
-            try:
-                entry.path.unlink(missing_ok=True)
-            except OSError as exc:
-                self._drop_problem(
-                    DropProblem(
-                        entry.shown,
-                        f"taken as message {ingested.message_id} but cannot be removed from the "
-                        f"folder: {_os_reason(exc)}",
-                    )
-                )
-        self.progress("ingest", len(entries), len(entries))
+    def take(self, source: Source) -> None:
+        """Store what the source offers, each message committed (with the source's cursor)
+        before the source forgets it; see `pipeline.sources` for what each side promises."""
+        try:
+            with source:
+                offering = source.offered(_Cursors(self.store, self.now))
+                for done, item in enumerate(offering.items):
+                    if self.stopping():
+                        break  # a cursor has moved only past what was stored
+                    self.progress(source.kind, done, offering.total)
+                    if isinstance(item, Problem):
+                        self._problem(source, item)
+                        continue
+                    try:
+                        ingested = self._ingest(source, item)
+                    except Exception as exc:
+                        problem = None if stops_the_run(exc) else source.trouble(item, exc)
+                        if problem is None:
+                            raise
+                        self._problem(source, problem)
+                        continue
+                    if not self.store.dry_run:
+                        problem = source.taken(item, ingested)
+                        if problem is not None:
+                            self._problem(source, problem)
+                self.progress(source.kind, offering.total, offering.total)
+        except SourceError as exc:
+            self.failed_sources.add(source.kind)
+            self._failed(str(exc))
 
-    def _drop_problem(self, problem: DropProblem) -> None:
+    def _ingest(self, source: Source, item: Offered) -> Ingested:
+        with item.open(self.now) as (stream, received_at):
+            return ingest(
+                self.store,
+                self.archive,
+                stream,
+                source=source.kind,
+                source_id=item.source_id,
+                raw_format=item.raw_format,
+                received_at=received_at,
+                batch_id=self.batch_id,
+                now=self.now,
+                filename=item.filename,
+                also=partial(_advance, item.mark, self.now) if item.mark else None,
+            )
+
+    def _problem(self, source: Source, problem: Problem) -> None:
         outcome = "skipped" if problem.vanished else FAILED
         with self.store.unit() as session:
-            if problem.lasting and said_before(session, "file", problem.shown, problem.reason):
+            kind = source.item_type
+            if problem.lasting and said_before(session, kind, problem.shown, problem.reason):
                 return
             # Its name stays in the batch: an admin's file name may carry a codice fiscale.
-            log.error("drop folder: a file %s (batch %s)", problem.reason, self.batch_id)
+            log.error("%s: a %s %s (batch %s)", source.kind, kind, problem.reason, self.batch_id)
             record_item(
                 session,
                 self.batch_id,
-                "file",
+                kind,
                 problem.shown,
                 outcome,
                 self.now,
                 detail=problem.reason,
             )
 
-    def poll_imap(self) -> None:
-        """Fetch UIDs above the cursor; each message and the cursor commit together."""
-        settings = self.settings.imap
-        if not settings.host:
+    def file_back(self) -> None:
+        """Tell each source's server the outcomes committed since, e.g. move IMAP messages."""
+        if self.store.dry_run:
             return
-        try:
-            with self.edges.mailbox(settings) as box:
-                status = box.select()
-                last_uid = self._cursor(status)
-                uids = box.uids_after(last_uid)
-                for done, fetched in enumerate(box.fetch(uids)):
-                    if self.stopping():
-                        break  # the cursor has moved only past what was ingested
-                    self.progress("fetch", done, len(uids))
-                    ingested = ingest(
-                        self.store,
-                        self.archive,
-                        io.BytesIO(fetched.raw),
-                        source="imap",
-                        source_id=f"{status.folder}/{status.uidvalidity}/{fetched.uid}",
-                        raw_format="rfc822",
-                        received_at=min(fetched.internaldate, self.now),
-                        batch_id=self.batch_id,
-                        now=self.now,
-                        also=partial(_advance, status, fetched.uid, self.now),
-                    )
-                    known = ingested.duplicate and ingested.outcome in OUTCOME_FOLDER
-                    if known and not self.store.dry_run:
-                        box.file([fetched.uid], ingested.outcome)
-                self.progress("fetch", len(uids), len(uids))
-        except SourceError as exc:
-            self.imap_failed = True
-            self._failed(str(exc))
-
-    def _cursor(self, status: FolderStatus) -> int:
-        with self.store.unit() as session:
-            state = session.get(MailboxState, status.folder)
-            if state is not None and state.uidvalidity == status.uidvalidity:
-                return state.last_uid
-            if state is not None:
-                log.warning(
-                    "IMAP %s: UIDVALIDITY changed (%s -> %s): reading it all again; "
-                    "messages already ingested are recognised and not processed twice",
-                    status.folder,
-                    state.uidvalidity,
-                    status.uidvalidity,
-                )
-            _advance(status, 0, self.now, session)
-            return 0
-
-    def file_imap(self) -> None:
-        """Move or flag on the server what has a final outcome, after it is committed."""
-        settings = self.settings.imap
-        if not settings.host or self.store.dry_run or self.imap_failed:
-            return  # one failed login per run is enough: servers penalise repeated ones
-        try:
-            with self.edges.mailbox(settings) as box:
-                status = box.select()
-                prefix = f"{status.folder}/{status.uidvalidity}/"
-                with self.store.unit() as session:
-                    rows = session.execute(
-                        select(Message.id, Message.source_id, Message.outcome).where(
-                            Message.source == "imap",
-                            Message.acked_at.is_(None),
-                            Message.outcome.in_(OUTCOME_FOLDER),
-                            Message.source_id.startswith(prefix),
-                        )
-                    ).all()
-                for outcome in sorted({row.outcome for row in rows}):
-                    batch = [row for row in rows if row.outcome == outcome]
-                    box.file([int(row.source_id.rpartition("/")[2]) for row in batch], outcome)
-                    with self.store.unit() as session:
-                        for row in batch:
-                            session.get_one(Message, row.id).acked_at = self.now
-        except SourceError as exc:
-            self._failed(str(exc))
+        for source in self.sources:
+            if source.kind in self.failed_sources:
+                continue  # one failed login per run is enough: servers penalise repeated ones
+            try:
+                with source:
+                    source.file(_Filing(self.store, source.kind, self.now))
+            except SourceError as exc:
+                self._failed(str(exc))
 
     def _failed(self, reason: str) -> None:
         log.error("%s", reason)
@@ -419,7 +363,8 @@ class Runner:
         seen = []
         if self.settings.imap.host:
             detail = "; ".join(self.errors) or "IMAP reachable"
-            seen.append(Observation(IMAP_UNREACHABLE, self.imap_failed, detail, self.batch_id))
+            unreachable = "imap" in self.failed_sources
+            seen.append(Observation(IMAP_UNREACHABLE, unreachable, detail, self.batch_id))
         with self.store.unit() as session:
             failed = session.execute(
                 select(func.count()).where(
@@ -475,28 +420,60 @@ class Runner:
             return RunReport(batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run)
 
 
-def _advance(status: FolderStatus, uid: int, now: datetime, session: Session) -> None:
+def _advance(mark: Mark, now: datetime, session: Session) -> None:
     """Move the folder's cursor, in the transaction of the message it passes."""
-    state = session.get(MailboxState, status.folder)
+    state = session.get(MailboxState, mark.folder)
     if state is None:
-        state = MailboxState(folder=status.folder)
+        state = MailboxState(folder=mark.folder)
         session.add(state)
-    state.uidvalidity, state.last_uid, state.updated_at = status.uidvalidity, uid, now
+    state.uidvalidity, state.last_uid, state.updated_at = mark.uidvalidity, mark.uid, now
 
 
-def _os_reason(exc: OSError) -> str:
-    return (exc.strerror or type(exc).__name__).lower()
+class _Cursors:
+    """The mailbox cursors as the database holds them."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store, self.now = store, now
+
+    def last_uid(self, status: FolderStatus) -> int:
+        with self.store.unit() as session:
+            state = session.get(MailboxState, status.folder)
+            if state is not None and state.uidvalidity == status.uidvalidity:
+                return state.last_uid
+            if state is not None:
+                log.warning(
+                    "IMAP %s: UIDVALIDITY changed (%s -> %s): reading it all again; "
+                    "messages already ingested are recognised and not processed twice",
+                    status.folder,
+                    state.uidvalidity,
+                    status.uidvalidity,
+                )
+            _advance(Mark(status.folder, status.uidvalidity, 0), self.now, session)
+            return 0
 
 
-def _problem(entry: DroppedFile, exc: Exception) -> DropProblem:
-    """Why a dropped file could not be taken, in the words of the item that names it."""
-    if not isinstance(exc, OSError):
-        return DropProblem(entry.shown, f"cannot be taken: {type(exc).__name__}: {exc}"[:500])
-    if exc.filename is not None and os.fsdecode(exc.filename) != os.fspath(entry.path):
-        return DropProblem(entry.shown, f"cannot be archived: {_os_reason(exc)}: {exc.filename}")
-    if isinstance(exc, FileNotFoundError):  # taken meanwhile by another worker or an admin
-        return DropProblem(entry.shown, "vanished before it was read", vanished=True)
-    return DropProblem(entry.shown, f"cannot be read: {_os_reason(exc)}")
+class _Filing:
+    """A source's committed outcomes not yet filed on its server, and their filing."""
+
+    def __init__(self, store: Store, kind: str, now: datetime) -> None:
+        self.store, self.kind, self.now = store, kind, now
+
+    def unfiled(self, prefix: str) -> list[Unfiled]:
+        with self.store.unit() as session:
+            rows = session.execute(
+                select(Message.id, Message.source_id, Message.outcome).where(
+                    Message.source == self.kind,
+                    Message.acked_at.is_(None),
+                    Message.outcome.in_(OUTCOME_FOLDER),
+                    Message.source_id.startswith(prefix),
+                )
+            )
+            return [Unfiled(*row) for row in rows]
+
+    def filed(self, message_ids: list[int]) -> None:
+        with self.store.unit() as session:
+            for message_id in message_ids:
+                session.get_one(Message, message_id).acked_at = self.now
 
 
 def read_ahead(
@@ -522,12 +499,12 @@ def run_once(runner: Runner) -> RunReport:
     runner.start("run")
 
     def steps() -> None:
-        runner.poll_imap()
-        runner.poll_drop_folder()
+        for source in runner.sources:
+            runner.take(source)
         runner.process(runner.pending_messages())
         runner.confirm_due()
         runner.fulfil()
-        runner.file_imap()
+        runner.file_back()
         runner.watch_health()
         runner.send()
 
@@ -554,8 +531,11 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
         if failed_only:
             runner.release(message_ids)
         runner.process(dict.fromkeys(message_ids), skip_final=not failed_only)
-        if any(i.item_type == "file" and i.outcome == FAILED for i in items):
-            runner.poll_drop_folder()
+        failed_types = {i.item_type for i in items if i.outcome == FAILED}
+        again = [source for source in runner.sources if source.item_type in failed_types]
+        if again:  # what a source could not give (a file in the drop folder): taken again
+            for source in again:
+                runner.take(source)
             tried = set(message_ids)  # once per rerun: a second failure is not a second run's
             runner.process(i for i in runner.pending_messages() if i not in tried)
         email_ids = [
@@ -569,7 +549,7 @@ def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
                     select(OutboxMessage).where(OutboxMessage.id.in_(email_ids))
                 ):
                     requeue(row)
-        runner.file_imap()
+        runner.file_back()
         runner.send()
 
     return closing(runner, steps)
