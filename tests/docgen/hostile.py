@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -138,3 +139,58 @@ def forward_chain(depth: int = 6) -> bytes:
             message, sender=f"collega{n}@visura.it", message_id=f"<chain-{n}@visura.it>"
         )
     return message
+
+
+def _hand_written_pdf(content: bytes, resources: bytes, objects: list[bytes]) -> bytes:
+    """One A4 page that draws `content` with `resources`, then `objects`, numbered from 5:
+    written by hand, for what reportlab never writes."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << %s >> >>" % resources,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        *objects,
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def slow_shading_pdf(operations: int = 10_000) -> bytes:
+    """A 1 KB PDF whose page is one shading computed pixel by pixel by a PostScript function of
+    `operations` steps: minutes of drawing at screen resolution, in little memory."""
+    program = zlib.compress(b"{ add 2 div" + b" dup mul sqrt" * operations + b" dup dup }", 9)
+    return _hand_written_pdf(
+        b"q 595 0 0 842 0 0 cm /S sh Q",
+        b"/Shading << /S 5 0 R >>",
+        [
+            b"<< /ShadingType 1 /ColorSpace /DeviceRGB /Domain [0 1 0 1] /Function 6 0 R >>",
+            b"<< /FunctionType 4 /Domain [0 1 0 1] /Range [0 1 0 1 0 1] /Filter /FlateDecode "
+            b"/Length %d >>\nstream\n%s\nendstream" % (len(program), program),
+        ],
+    )
+
+
+def self_drawing_form_pdf() -> bytes:
+    """A 900-byte PDF whose page draws a form with no resources of its own, which draws /F ten
+    times: /F is found in the page's resources, and is the form itself. PDFium follows it
+    until it runs out of memory and aborts the process."""
+    draw = b" ".join(b"q 1 0 0 1 %d %d cm /F Do Q" % (3 * i, 5 * i) for i in range(10))
+    return _hand_written_pdf(
+        b"q 0.001 0 0 0.001 50 50 cm /F Do Q",
+        b"/XObject << /F 5 0 R >>",
+        [
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 100000 100000] /Length %d >>\n"
+            b"stream\n%s\nendstream" % (len(draw), draw)
+        ],
+    )

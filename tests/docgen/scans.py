@@ -99,10 +99,11 @@ def tiff_pages(images: list[Image.Image]) -> bytes:
     return buffer.getvalue()
 
 
-def giant_page_pdf() -> bytes:
-    """A one-page PDF with no text whose page is 5 x 5 metres: 3.5 billion pixels at 300 dpi."""
+def giant_page_pdf(points: float = 14_000) -> bytes:
+    """A one-page PDF with no text whose page is 5 x 5 metres: 3.5 billion pixels at 300 dpi.
+    `points`: its side; beyond 14,400 the page is larger than PDF allows."""
     buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=(14_000, 14_000), invariant=True)
+    page = canvas.Canvas(buffer, pagesize=(points, points), invariant=True)
     page.rect(100, 100, 200, 200, fill=1)
     page.showPage()
     page.save()
