@@ -19,7 +19,9 @@ class SealError(Exception):
     """A sealed e-mail whose key is missing or different: it cannot be sent as it is."""
 
 
-def _key(path: Path) -> bytes:
+def private_key(path: Path) -> bytes:
+    """A random key (a Fernet key) in a file readable by the service only, made on first use;
+    also the web console's cookie-signing key."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
@@ -36,12 +38,12 @@ def _key(path: Path) -> bytes:
 
 
 def seal(text: str, key_file: Path) -> str:
-    return Fernet(_key(key_file)).encrypt(text.encode()).decode()
+    return Fernet(private_key(key_file)).encrypt(text.encode()).decode()
 
 
 def unseal(token: str, key_file: Path) -> str:
     try:
-        return Fernet(_key(key_file)).decrypt(token.encode()).decode()
+        return Fernet(private_key(key_file)).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError) as exc:
         raise SealError(
             f"cannot open a sealed e-mail with {key_file}: the key file changed or was lost"

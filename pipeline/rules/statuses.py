@@ -51,6 +51,13 @@ class BatchStatus(StrEnum):
     ABANDONED = "abandoned"  # its process died before it finished
 
 
+class Role(StrEnum):
+    """What a web console user may do: read everything, or also act."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+
+
 class ReviewStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"

@@ -37,6 +37,7 @@ from pipeline.rules.statuses import (
     OutboxStatus,
     PaymentStatus,
     ReviewStatus,
+    Role,
 )
 
 NAMING = {
@@ -439,3 +440,19 @@ class Incident(Base):
     count: Mapped[int] = mapped_column(Integer)  # consecutive bad runs seen
     detail: Mapped[str | None] = mapped_column(Text)
     alerted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class User(Base):
+    """Someone who may log in to the web console. `password_changed_at` is also the sessions'
+    stamp: a new password or a disabled account ends every session made before it."""
+
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", Role),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    password_changed_at: Mapped[datetime] = mapped_column(Timestamp)
