@@ -292,6 +292,29 @@ class AlertsSettings(_Section):
     batch_failures: int = Field(default=5, ge=1)  # failed items that make a batch bad
 
 
+class WebSettings(_Section):
+    """The ops console (`pecflow web`), served behind a reverse proxy that terminates TLS."""
+
+    bind: str = "127.0.0.1:8080"  # host:port; keep it on loopback behind the proxy
+    # The session cookie travels over HTTPS only. false only to try the console without TLS.
+    secure_cookies: bool = True
+    session_hours: float = Field(default=8, gt=0, le=168)  # a session idle this long ends
+    # The key that signs session cookies; made on first use (readable by the service only).
+    secret_key_file: Path = Path("web.key")
+    login_attempts: int = Field(default=5, ge=1)  # failed log ins per name or address
+    login_window_minutes: int = Field(default=15, ge=1)  # ... in this long, then a wait
+    # The proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
+    trusted_proxies: str = "127.0.0.1"
+
+    @field_validator("bind")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting pecflow reads; see config/pecflow.example.toml for the commented file."""
 
@@ -312,6 +335,7 @@ class Settings(BaseSettings):
     fulfilment: FulfilmentSettings = Field(default_factory=FulfilmentSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     signatures: SignaturesSettings = Field(default_factory=SignaturesSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -386,6 +410,7 @@ def load_settings(path: Path | None = None) -> Settings:
         if login.password_file is not None:
             login.password_file = (base / login.password_file).resolve()
     settings.fulfilment.seal_key_file = paths.data_dir / settings.fulfilment.seal_key_file
+    settings.web.secret_key_file = paths.data_dir / settings.web.secret_key_file
     if settings.smtp.ca_file is not None:
         settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
     if settings.imap.ca_file is not None:

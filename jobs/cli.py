@@ -26,7 +26,6 @@ from config import ConfigError, Settings, load_settings, masked_settings
 from jobs.edges import mail_edges
 from mailer.outbound.writer import MailWriter
 from pipeline.private_files import PRIVATE_UMASK, make_private
-from pipeline.rules.business_calendar import business_calendar
 from pipeline.services import queries as views
 from pipeline.services.error_lines import error_line
 from pipeline.services.imports import WorkerLost, import_orders
@@ -49,6 +48,7 @@ outbox_app = typer.Typer(help="Customer e-mails.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 mailbox_app = typer.Typer(help="The amministrazione IMAP mailbox.", no_args_is_help=True)
+users_app = typer.Typer(help="Who may log in to the web console.", no_args_is_help=True)
 sla_app = typer.Typer(
     help="The business-hour promises: due times and what is late.", no_args_is_help=True
 )
@@ -61,6 +61,7 @@ for sub, name in (
     (config_app, "config"),
     (mailbox_app, "mailbox"),
     (sla_app, "sla"),
+    (users_app, "users"),
 ):
     app.add_typer(sub, name=name)
 
@@ -159,8 +160,8 @@ def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
 
 
 def ops_call(use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a use case of pipeline.services.ops; what it refuses is the command's one line."""
-    from pipeline.services.ops import NotFound, Refused
+    """Call a use case; what it refuses is the command's one line."""
+    from pipeline.services.errors import NotFound, Refused
 
     try:
         return use_case(*args, **kwargs)
@@ -322,9 +323,9 @@ def orders_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Orders with their state (and the label the portal shows)."""
-    with store(settings()) as st, st.unit() as session:
+    with store(settings()) as st:
         emit(
-            views.list_orders(session, state, ready=ready),
+            views.read(st, views.list_orders, state, ready=ready),
             as_json,
             "orders",
             ["code", "type", "customer", "payment_method", "total", "state", "label"],
@@ -408,10 +409,8 @@ def orders_activate(
 
 
 def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
-    with st.unit() as session:
-        messages = views.message_rows(session, report.message_ids)
-        items = views.batch_items(session, report.batch_id)
-        orders = views.list_orders(session, ids=views.touched_orders(session, report.batch_id))
+    rows = views.read(st, views.run_rows, report.batch_id, report.message_ids)
+    messages, items, orders = rows["messages"], rows["items"], rows["orders"]
     data = {
         "batch": report.batch_id,
         "status": report.status,
@@ -450,15 +449,16 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Poll the drop folder, process what arrived, send the outbox; exit 1 if any item failed."""
-    from pipeline.services.run import Runner, run_once
+    from pipeline.services import ops
 
     if not once:
         raise UserError("only `run --once` exists for now; the scheduler runs it periodically")
     cfg = settings()
     with store(cfg, dry_run) as st:
         with progress_bars() as progress:
-            runner = Runner(st, cfg, parse_now(now), edges=mail_edges(), progress=progress)
-            report = run_once(runner)
+            report = ops.run_now(
+                st, cfg, mail_edges(), actor="system", now=parse_now(now), progress=progress
+            )
         _print_report(st, report, as_json)
     if report.status != "succeeded":
         raise typer.Exit(1)
@@ -467,22 +467,21 @@ def run(
 @batches_app.command("list")
 def batches_list(as_json: JsonOpt = False) -> None:
     """The latest batches, newest first."""
-    with store(settings()) as st, st.unit() as session:
-        emit(views.list_batches(session), as_json, "batches")
+    with store(settings()) as st:
+        emit(views.read(st, views.list_batches), as_json, "batches")
 
 
 @batches_app.command("show")
 def batches_show(batch_id: int, as_json: JsonOpt = False) -> None:
     """One batch and the outcome of each of its items."""
-    with store(settings()) as st, st.unit() as session:
-        rows = views.list_batches(session, limit=10**9)
-        batch = next((b for b in rows if b["id"] == batch_id), None)
-        if batch is None:
-            raise UserError(f"no batch {batch_id}")
-        items = views.batch_items(session, batch_id)
+    with store(settings()) as st:
+        batch = views.read(st, views.batch_detail, batch_id)
+    if batch is None:
+        raise UserError(f"no batch {batch_id}")
     if as_json:
-        emit({**batch, "items": items}, True)
+        emit(batch, True)
         return
+    items = batch.pop("items")
     emit(batch, False, f"batch {batch_id}")
     emit(items, False, "items")
 
@@ -497,18 +496,15 @@ def batches_rerun(
     as_json: JsonOpt = False,
 ) -> None:
     """Retry what a batch left failed or unfinished, as a new batch linked to it."""
-    from pipeline.services.run import Runner, rerun
+    from pipeline.services import ops
 
     cfg = settings()
     with store(cfg) as st:
-        try:
-            with progress_bars() as progress:
-                runner = Runner(
-                    st, cfg, parse_now(now), edges=mail_edges(), actor="ops", progress=progress
-                )
-                report = rerun(runner, batch_id, failed_only=failed_only)
-        except LookupError as exc:
-            raise UserError(str(exc)) from None
+        with progress_bars() as progress:
+            report = ops_call(
+                ops.rerun_batch, st, cfg, mail_edges(), batch_id,
+                failed_only=failed_only, actor="ops", now=parse_now(now), progress=progress,
+            )  # fmt: skip
         _print_report(st, report, as_json)
     if report.status != "succeeded":
         raise typer.Exit(1)
@@ -523,9 +519,9 @@ def review_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Items waiting for a human, oldest first."""
-    with store(settings()) as st, st.unit() as session:
+    with store(settings()) as st:
         emit(
-            views.list_reviews(session, all_items),
+            views.read(st, views.list_reviews, all_items),
             as_json,
             "review",
             ["id", "reason", "status", "proposed_order", "detail", "created_at"],
@@ -584,9 +580,9 @@ def outbox_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Customer e-mails and whether they were sent."""
-    with store(settings()) as st, st.unit() as session:
+    with store(settings()) as st:
         emit(
-            views.list_outbox(session, status),
+            views.read(st, views.list_outbox, status),
             as_json,
             "outbox",
             ["id", "kind", "order", "to", "status", "attempts", "sent_at", "last_error"],
@@ -721,28 +717,33 @@ TimeArg = Annotated[
 @sla_app.command("payment-due")
 def sla_payment_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When a receipt arriving at TIME is due (and, with --json, from when it may be confirmed)."""
+    from pipeline.sla import due_times
+
     cfg = settings()
-    window = business_calendar(cfg).payment_window(parse_now(time, cfg.zone, "TIME"))
+    due = due_times(cfg, parse_now(time, cfg.zone, "TIME"))
     if as_json:
         emit(
-            {"not_before": window.not_before.isoformat(), "due_by": window.due_by.isoformat()}, True
+            {"not_before": due.not_before.isoformat(), "due_by": due.payment_due.isoformat()}, True
         )
     else:
-        typer.echo(window.due_by.isoformat())
+        typer.echo(due.payment_due.isoformat())
 
 
 @sla_app.command("documents-due")
 def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When an order whose documents were complete at TIME must be fulfilled (72 working
     hours by default; --json adds the warning time)."""
+    from pipeline.sla import due_times
+
     cfg = settings()
-    calendar, rules, start = business_calendar(cfg), cfg.calendar, parse_now(time, cfg.zone, "TIME")
-    due = calendar.after_working_hours(start, rules.documents_hours)
+    due = due_times(cfg, parse_now(time, cfg.zone, "TIME"))
     if as_json:
-        warning = calendar.after_working_hours(start, rules.documents_warning_hours)
-        emit({"warning": warning.isoformat(), "due_by": due.isoformat()}, True)
+        emit(
+            {"warning": due.documents_warning.isoformat(), "due_by": due.documents_due.isoformat()},
+            True,
+        )
     else:
-        typer.echo(due.isoformat())
+        typer.echo(due.documents_due.isoformat())
 
 
 @sla_app.command("late")
@@ -751,8 +752,8 @@ def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
     from pipeline.sla import LATE, sla_items
 
     cfg = settings()
-    with store(cfg) as st, st.unit() as session:
-        items = sla_items(session, cfg, parse_now(now))
+    with store(cfg) as st:
+        items = views.read(st, sla_items, cfg, parse_now(now))
     rows = [
         {
             "kind": i.kind,
@@ -766,6 +767,96 @@ def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
     emit(rows, as_json, "late or at risk")
     if any(i.status == LATE for i in items):
         raise typer.Exit(1)
+
+
+# --- the web console and its users -----------------------------------------------------------
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (scripts)."),
+]
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="viewer (reads) or operator (also acts).")] = "viewer",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a console user; the password is asked twice (never an argument)."""
+    from pipeline.services.users import add_user
+
+    cfg = settings()
+    password = _new_password(password_stdin)
+    with store(cfg) as st:
+        user = ops_call(add_user, st, name, password, role, datetime.now(UTC))
+    typer.echo(f"user {user.name} added ({user.role})")
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """The console's users, their roles and whether they may log in."""
+    from pipeline.services.users import list_users
+
+    with store(settings()) as st:
+        rows = [{"name": u.name, "role": u.role, "active": u.active} for u in list_users(st)]
+    emit(rows, as_json, "users")
+
+
+@users_app.command("disable")
+def users_disable(name: str) -> None:
+    """The user can no longer log in; their open sessions end at once."""
+    from pipeline.services.users import disable_user
+
+    with store(settings()) as st:
+        ops_call(disable_user, st, name, datetime.now(UTC))
+    typer.echo(f"user {name} disabled")
+
+
+@users_app.command("passwd")
+def users_passwd(name: str, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password (and enable the user again); their other sessions end."""
+    from pipeline.services.users import set_password
+
+    cfg = settings()
+    password = _new_password(password_stdin)
+    with store(cfg) as st:
+        ops_call(set_password, st, name, password, datetime.now(UTC))
+    typer.echo(f"password of {name} changed")
+
+
+@app.command()
+def web(
+    bind: Annotated[
+        str | None, typer.Option(help="host:port to listen on (default: web.bind).")
+    ] = None,
+) -> None:
+    """Serve the ops console (uvicorn), behind a reverse proxy that terminates TLS."""
+    import uvicorn
+
+    from web.app import Console, create_app
+
+    cfg = settings()
+    host, _, port = (bind or cfg.web.bind).rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--bind: not host:port: {bind!r}")
+    with store(cfg) as st:
+        application = create_app(Console(st, cfg, mail_edges()))
+        uvicorn.run(
+            application,
+            host=host.strip("[]"),
+            port=int(port),
+            proxy_headers=True,
+            forwarded_allow_ips=cfg.web.trusted_proxies,
+            server_header=False,
+            log_level="info",
+        )
 
 
 def main() -> None:

@@ -163,3 +163,23 @@ def _codes(session: Session, payment_ids: list[int]) -> dict[int, str]:
     ):
         found.setdefault(pid, []).append(order_code(oid))
     return {pid: ", ".join(sorted(c)) for pid, c in found.items()}
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    not_before: datetime  # a payment arriving then is confirmed from this time
+    payment_due: datetime
+    documents_warning: datetime  # papers complete then must be fulfilled by documents_due
+    documents_due: datetime
+
+
+def due_times(settings: Settings, arrival: datetime) -> DueTimes:
+    """The business-hour promises for something arriving at `arrival`."""
+    calendar, rules = business_calendar(settings), settings.calendar
+    window = calendar.payment_window(arrival)
+    return DueTimes(
+        window.not_before,
+        window.due_by,
+        calendar.after_working_hours(arrival, rules.documents_warning_hours),
+        calendar.after_working_hours(arrival, rules.documents_hours),
+    )

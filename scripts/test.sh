@@ -19,11 +19,13 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 # Debian packages the real parts need: Dovecot for the IMAP tests, Tesseract with its Italian
-# data for OCR.
+# data for OCR, Chromium and its driver for the console's browser test.
 needed=()
 command -v dovecot >/dev/null || needed+=(dovecot-imapd)
 command -v tesseract >/dev/null || needed+=(tesseract-ocr)
 [[ -n $(find /usr/share/tesseract-ocr -name ita.traineddata 2>/dev/null) ]] || needed+=(tesseract-ocr-ita)
+command -v chromium >/dev/null || needed+=(chromium)
+command -v chromedriver >/dev/null || needed+=(chromium-driver)
 if ((${#needed[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi
@@ -39,7 +41,7 @@ fi
 echo "tests use PostgreSQL at ${PECFLOW_TEST_PG_URL}"
 
 .venv/bin/ruff check .
-.venv/bin/mypy config pipeline parsers mailer jobs
+.venv/bin/mypy config pipeline parsers mailer jobs web
 # Two workers, one per core (PECFLOW_TEST_WORKERS to change it). A unit test that opens a
 # connection, a database or a program fails (tests/conftest.py), and the unit tier runs with no
 # PostgreSQL to reach.

@@ -1,7 +1,7 @@
 """What ops do by hand, as use cases: each opens its own units of work on the store, takes plain
 values (an order code as ops type it, an id, who acts and when) and returns plain results, so
 that the command line and the web console have the same effects. `NotFound` and `Refused`
-carry the one line to show."""
+(`errors.py`) carry the one line to show."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -22,18 +23,11 @@ from pipeline.provisioning import Provisioner, ProvisioningError
 from pipeline.review import CannotResolve, reject, resolve
 from pipeline.rules.states import OrderState
 from pipeline.services import queries
-from pipeline.services.run import Runner
+from pipeline.services.errors import NotFound, Refused
+from pipeline.services.run import Progress, Runner, RunReport, no_progress, rerun, run_once
 from pipeline.sources import MailEdges, SourceError
 from pipeline.store.db import Store
-from pipeline.store.models import MailboxState, Order, OutboxMessage, ReviewItem
-
-
-class NotFound(LookupError):
-    """What ops named does not exist."""
-
-
-class Refused(ValueError):
-    """The action does not apply to what ops named, as it stands."""
+from pipeline.store.models import Batch, MailboxState, Order, OutboxMessage, ReviewItem
 
 
 def parsed_code(code: str) -> int:
@@ -99,7 +93,10 @@ def review_detail(store: Store, item_id: int) -> dict[str, Any]:
         item = session.get(ReviewItem, item_id)
         if item is None:
             raise NotFound(f"no review item {item_id}")
-        return queries.review_detail(session, item)
+        return {
+            **queries.review_detail(session, item),
+            "candidates": queries.review_candidates(session, item),
+        }
 
 
 def decide_review(
@@ -150,12 +147,61 @@ def outbox_message(
         return edges.build_email(row, settings, now)
 
 
+def outbox_preview(
+    store: Store, settings: Settings, edges: MailEdges, outbox_id: int, now: datetime
+) -> str | None:
+    """The plain text of the e-mail as it would be sent; None for one carrying a password."""
+    try:
+        message = outbox_message(store, settings, edges, outbox_id, now)
+    except Refused:
+        return None
+    body = message.get_body(("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
 def retry_email(store: Store, outbox_id: int) -> None:
     """Make an unsent (failed, unsure or waiting) e-mail due now; the next run sends it."""
     with store.unit() as session:
         row = _outbox_row(session, outbox_id)
         if not requeue(row):
             raise Refused(f"e-mail {outbox_id} is {row.status}: nothing to retry")
+
+
+def run_now(
+    store: Store,
+    settings: Settings,
+    edges: MailEdges,
+    *,
+    actor: str,
+    now: datetime,
+    progress: Progress = no_progress,
+) -> RunReport:
+    """One pass over the sources, as the scheduler makes: poll, process, send."""
+    return run_once(Runner(store, settings, now, edges=edges, actor=actor, progress=progress))
+
+
+def rerun_batch(
+    store: Store,
+    settings: Settings,
+    edges: MailEdges,
+    batch_id: int,
+    *,
+    failed_only: bool,
+    actor: str,
+    now: datetime,
+    reruns_seen: int | None = None,
+    progress: Progress = no_progress,
+) -> RunReport:
+    """Retry what a batch left failed (or unfinished) as a new batch linked to it. Given how
+    many reruns the asker saw, a batch rerun since (a second click, a stale page) is refused."""
+    with store.unit() as session:
+        if session.get(Batch, batch_id) is None:
+            raise NotFound(f"no batch {batch_id}")
+        since = session.scalars(select(Batch.id).where(Batch.parent_id == batch_id)).all()
+    if reruns_seen is not None and len(since) != reruns_seen:
+        raise Refused(f"batch {batch_id} was rerun meanwhile (batch {max(since)})")
+    runner = Runner(store, settings, now, edges=edges, actor=actor, progress=progress)
+    return rerun(runner, batch_id, failed_only=failed_only)
 
 
 def check_mailbox(store: Store, settings: Settings, edges: MailEdges) -> dict[str, Any]:

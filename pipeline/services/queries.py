@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from parsers.codes import order_code
 from parsers.identity import LATEST_DATE
+from pipeline.rules.business_calendar import business_calendar
 from pipeline.rules.states import OrderState
+from pipeline.rules.statuses import ReviewStatus
+from pipeline.sla import standing
 from pipeline.store.models import (
     Batch,
     BatchItem,
@@ -24,8 +29,22 @@ from pipeline.store.models import (
     ReviewItem,
 )
 
+if TYPE_CHECKING:
+    from config import Settings
+    from pipeline.store.db import Store
+
 Row = dict[str, Any]
 SEALED = "(sealed: this e-mail carries a password and is never shown)"
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def read(
+    store: Store, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Answer one of these queries in a unit of work of its own: how entry points read."""
+    with store.unit() as session:
+        return query(session, *args, **kwargs)
 
 
 def _iso(value: Any) -> Any:
@@ -45,6 +64,32 @@ def order_row(order: Order) -> Row:
         "label": OrderState(order.state).label,
         "updated_at": _iso(order.updated_at),
     }
+
+
+SEARCH_LIMIT = 50
+
+
+def search_orders(session: Session, text: str, limit: int = SEARCH_LIMIT) -> list[Row]:
+    """Orders by code (LM1234567 or its digits), name, tax code or e-mail, newest first."""
+    text = text.strip()
+    if not text:
+        return []
+    query = select(Order).order_by(Order.id.desc()).limit(limit)
+    digits = text.upper().removeprefix("LM")
+    if digits.isdigit():
+        return [order_row(o) for o in session.scalars(query.where(Order.id == int(digits)))]
+    like = f"%{text.lower().replace('%', '').replace('_', '')}%"
+    found = or_(
+        func.lower(Order.last_name).like(like),
+        func.lower(Order.first_name).like(like),
+        func.lower(
+            func.coalesce(Order.last_name, "") + " " + func.coalesce(Order.first_name, "")
+        ).like(like),
+        func.lower(Order.email).like(like),
+        func.upper(Order.tax_code) == text.upper(),
+        func.lower(Order.mailbox).like(like),
+    )
+    return [order_row(o) for o in session.scalars(query.where(found))]
 
 
 def list_orders(
@@ -114,6 +159,7 @@ def order_story(session: Session, order: Order) -> Row:
                 "at": _iso(document.message.received_at),
                 "what": "document",
                 "detail": document_summary(document),
+                "document": document.id,
                 "actor": "system",
                 "batch": None,
             }
@@ -170,8 +216,34 @@ def list_batches(session: Session, limit: int = 50) -> list[Row]:
     return [batch_row(b) for b in session.scalars(query)]
 
 
-def batch_items(session: Session, batch_id: int) -> list[Row]:
+def batch_detail(
+    session: Session, batch_id: int, limit: int | None = None, offset: int = 0
+) -> Row | None:
+    """A batch with its items (the orders each touched), `limit` of them from `offset`, or
+    None. `items_total` counts them all."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        return None
+    reruns = session.scalar(select(func.count()).where(Batch.parent_id == batch_id))
+    total = session.scalar(select(func.count()).where(BatchItem.batch_id == batch_id))
+    items = batch_items(session, batch_id, limit, offset)
+    return {**batch_row(batch), "reruns": reruns, "items_total": total, "items": items}
+
+
+def run_rows(session: Session, batch_id: int, message_ids: list[int]) -> Row:
+    """What a run's report prints: its messages, its items, the orders it touched."""
+    return {
+        "messages": message_rows(session, message_ids),
+        "items": batch_items(session, batch_id),
+        "orders": list_orders(session, ids=touched_orders(session, batch_id)),
+    }
+
+
+def batch_items(
+    session: Session, batch_id: int, limit: int | None = None, offset: int = 0
+) -> list[Row]:
     query = select(BatchItem).where(BatchItem.batch_id == batch_id).order_by(BatchItem.id)
+    query = query.offset(offset).limit(limit)
     return [
         {
             "type": i.item_type,
@@ -199,6 +271,12 @@ def message_rows(session: Session, ids: list[int]) -> list[Row]:
         }
         for m in session.scalars(query)
     ]
+
+
+def document_pages(document: Document) -> int:
+    """How many pages the document has (inside a file that may hold several)."""
+    last = document.last_page or document.pages or 1
+    return max(1, last - document.first_page + 1)
 
 
 def document_summary(document: Document) -> str:
@@ -249,6 +327,39 @@ def list_reviews(session: Session, include_closed: bool = False) -> list[Row]:
     return [review_row(i) for i in session.scalars(query)]
 
 
+def review_queue(
+    session: Session, settings: Settings, now: datetime, include_closed: bool = False
+) -> list[Row]:
+    """Review items oldest first, with the message's sender and subject, how long each has
+    waited and where it stands against the 30 working minutes a payment is promised."""
+    calendar = business_calendar(settings)
+    warning = timedelta(minutes=settings.calendar.payment_warning_minutes)
+    query = (
+        select(ReviewItem, Message.sender, Message.subject, Message.received_at, Payment.due_by)
+        .outerjoin(Message, Message.id == ReviewItem.message_id)
+        .outerjoin(Payment, Payment.id == ReviewItem.payment_id)
+        .order_by(ReviewItem.id)
+    )
+    if not include_closed:
+        query = query.where(ReviewItem.status == ReviewStatus.OPEN.value)
+    rows = []
+    for item, sender, subject, received_at, due_by in session.execute(query):
+        arrived = received_at or item.created_at
+        due = due_by or calendar.payment_window(arrived).due_by
+        waited = int((now - arrived).total_seconds() // 60)
+        rows.append(
+            {
+                **review_row(item),
+                "sender": sender,
+                "subject": subject,
+                "waited_minutes": waited,
+                "due_by": _iso(due),
+                "sla": standing(now, due, due - warning) if item.status == "open" else None,
+            }
+        )
+    return rows
+
+
 def review_detail(session: Session, item: ReviewItem) -> Row:
     row = review_row(item)
     if item.message_id:
@@ -274,6 +385,7 @@ def review_detail(session: Session, item: ReviewItem) -> Row:
             "kind": document.kind,
             "subtype": document.subtype,
             "summary": document_summary(document),
+            "pages": document_pages(document),
             "barcodes": (document.facts or {}).get("barcodes", []),
             "status": document.status,
             "media_type": document.media_type,
@@ -282,6 +394,37 @@ def review_detail(session: Session, item: ReviewItem) -> Row:
             "reason": document.reason,
         }
     return row
+
+
+def review_candidates(session: Session, item: ReviewItem, limit: int = 8) -> list[Row]:
+    """The orders an item may be about: the proposed one first, then those whose codes were
+    read, then those still awaiting a payment of the amount read."""
+    ids: list[int] = [item.proposed_order_id] if item.proposed_order_id else []
+    payment = session.get(Payment, item.payment_id) if item.payment_id else None
+    codes = payment.codes if payment else []
+    for code in codes:
+        digits = str(code).upper().removeprefix("LM")
+        if digits.isdigit():
+            ids.append(int(digits))
+    if payment is not None and payment.amount is not None:
+        ids.extend(
+            session.scalars(
+                select(Order.id)
+                .where(
+                    Order.total_amount == payment.amount,
+                    Order.state == OrderState.AWAITING_PAYMENT.value,
+                )
+                .order_by(Order.id.desc())
+                .limit(limit)
+            )
+        )
+    ids = list(dict.fromkeys(ids))[:limit]
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)))}
+    return [
+        {**order_row(orders[i]), "proposed": i == item.proposed_order_id}
+        for i in ids
+        if i in orders
+    ]
 
 
 def outbox_row(row: OutboxMessage) -> Row:
@@ -319,8 +462,13 @@ def outbox_detail(row: OutboxMessage) -> Row:
     }
 
 
-def list_outbox(session: Session, status: str | None = None) -> list[Row]:
+def list_outbox(
+    session: Session, status: str | None = None, newest: int | None = None
+) -> list[Row]:
+    """E-mails in the order they were queued; with `newest`, only that many, newest first."""
     query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if newest is not None:
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(newest)
     if status:
         query = query.where(OutboxMessage.status == status)
     return [outbox_row(r) for r in session.scalars(query)]

@@ -139,3 +139,14 @@ def make_report(store: Store, settings: Settings, day: date, now: datetime) -> R
     if row is None:
         log.warning("report %s: mail.ops_address is empty, so it is not e-mailed", day)
     return paths
+
+
+def figures(store: Store, settings: Settings, day: date | None, now: datetime) -> DailyReport:
+    """The nightly report's figures of a day (today so far when None), as the console shows
+    them, without writing files or queueing the e-mail."""
+    with store.unit() as session:
+        return collect(session, settings, day or now.astimezone(settings.zone).date(), now)
+
+
+def figures_chart(store: Store, settings: Settings, day: date | None, now: datetime) -> bytes:
+    return chart_png(figures(store, settings, day, now))

@@ -62,7 +62,7 @@ class RunReport:
     dry_run: bool = False
 
 
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
+def no_progress(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
@@ -77,7 +77,7 @@ class Runner:
         *,
         edges: MailEdges,
         actor: str = "system",
-        progress: Progress = _no_progress,
+        progress: Progress = no_progress,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
