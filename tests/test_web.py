@@ -114,6 +114,7 @@ def test_every_page_answers_in_italian(client: TestClient, office: Office) -> No
         answer = client.get(path)
         assert answer.status_code == 200, (path, answer.text[:300])
         assert text in answer.text, path
+        assert re.search(r"<title>[^<]*· pecflow</title>", answer.text), path  # a plain title
         assert answer.headers["cache-control"] == "no-store"
     review = client.get(f"/review/{office.review_id}").text
     # The candidate of the same amount is offered; a viewer sees no button.
