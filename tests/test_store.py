@@ -165,7 +165,7 @@ def test_the_migrations_add_the_checks_the_models_declare(db_url: str) -> None:
         if isinstance(check, CheckConstraint)
     }
     assert migrated == declared
-    assert len(declared) == 6
+    assert len(declared) == 7  # 0010's six (the statuses, the order type), 0011's user role
 
 
 def test_a_sqlite_database_with_rows_is_migrated(tmp_path: Path) -> None:
