@@ -164,6 +164,7 @@ def test_a_page_that_takes_too_long_to_draw_is_stopped(sandbox: Sandbox) -> None
     assert render_in(sandbox, RECEIPT, 1, LIMITS).pages == 1  # the worker was replaced
 
 
+@pytest.mark.slow  # a worker filling its memory limit takes a second or two
 def test_a_page_that_eats_memory_costs_its_worker_only(sandbox: Sandbox) -> None:
     """A form that draws itself: PDFium follows it until the worker's memory limit aborts it.
     In a web process it would take all the memory there is."""
@@ -280,7 +281,8 @@ def test_a_jpeg_counts_at_the_size_it_is_decoded_at() -> None:
         (lambda: b"%PDF-1.7\n" + bytes(500), "corrupt PDF"),
         (encrypted_pdf, "encrypted PDF"),
         (lambda: giant_page_pdf(10**7), "declares 10000000 x 10000000 points"),
-        (decompression_bomb_png, "too large to decode"),  # Pillow's own guard: 400 Mpx
+        # Pillow's own guard (400 Mpx); a second to make: with the slow tests.
+        pytest.param(decompression_bomb_png, "too large to decode", marks=pytest.mark.slow),
         (lambda: blank_photo_png()[:200], "unreadable image"),
         (lambda: b"\xff\xd8\xff\xe0" + bytes(100), "unreadable image"),
     ],
