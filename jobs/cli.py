@@ -370,20 +370,13 @@ def orders_activate(
     """Activate a ready order: the activation e-mail (and the password's) go out at once, the
     order becomes fulfilled. With `fulfilment.provisioner = "local"` pecflow makes the user-id
     and password itself (and activates ready orders on its own in every run)."""
-    from pipeline.provisioning import ManualProvisioner, Provisioner, provisioner_for
     from pipeline.services import ops
 
     cfg = settings()
-    provisioner: Provisioner | None = provisioner_for(cfg)
-    if provisioner is None:
-        if not user_id:
-            raise UserError("--user-id is required: the provider's user-id of the new mailbox")
-        password = sys.stdin.readline().strip() if password_stdin else None
-        if password_stdin and not password:
-            raise UserError("--password-stdin: standard input held no password")
-        provisioner = ManualProvisioner(user_id.strip(), password)
-    elif user_id or password_stdin:
-        raise UserError("the local provisioner makes the user-id and password itself")
+    password = sys.stdin.readline().strip() if password_stdin else None
+    if password_stdin and not password:
+        raise UserError("--password-stdin: standard input held no password")
+    provisioner = ops_call(ops.activation_provisioner, cfg, user_id, password)
     with store(cfg) as st:
         done = ops_call(
             ops.activate_order,
@@ -717,7 +710,7 @@ TimeArg = Annotated[
 @sla_app.command("payment-due")
 def sla_payment_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When a receipt arriving at TIME is due (and, with --json, from when it may be confirmed)."""
-    from pipeline.sla import due_times
+    from pipeline.rules.promises import due_times
 
     cfg = settings()
     due = due_times(cfg, parse_now(time, cfg.zone, "TIME"))
@@ -733,7 +726,7 @@ def sla_payment_due(time: TimeArg, as_json: JsonOpt = False) -> None:
 def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
     """When an order whose documents were complete at TIME must be fulfilled (72 working
     hours by default; --json adds the warning time)."""
-    from pipeline.sla import due_times
+    from pipeline.rules.promises import due_times
 
     cfg = settings()
     due = due_times(cfg, parse_now(time, cfg.zone, "TIME"))
@@ -749,7 +742,8 @@ def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
 @sla_app.command("late")
 def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Payments and documents late or at risk; exit 1 when anything is late."""
-    from pipeline.sla import LATE, sla_items
+    from pipeline.rules.promises import LATE
+    from pipeline.sla import sla_items
 
     cfg = settings()
     with store(cfg) as st:

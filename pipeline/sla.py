@@ -10,7 +10,7 @@ when the papers were complete; a suspended order waits on the customer and is no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,12 +20,12 @@ from parsers.codes import order_code
 from pipeline.paperwork import papers_on_file
 from pipeline.rules.business_calendar import BusinessCalendar, business_calendar
 from pipeline.rules.order_documents import complete_since
+from pipeline.rules.promises import payment_standing, standing
 from pipeline.rules.states import OrderState
 from pipeline.rules.statuses import UNREAD, OrderType, PaymentStatus
 from pipeline.store.models import Message, Order, OrderEvent, Payment, PaymentOrder
 
 OPEN_PAYMENTS = (PaymentStatus.SCHEDULED, PaymentStatus.REVIEW)
-LATE, AT_RISK = "late", "at_risk"
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,6 @@ class SlaItem:
     due_by: datetime
     status: str  # late or at_risk
     detail: str
-
-
-def standing(now: datetime, due_by: datetime, warn_from: datetime) -> str | None:
-    """Late once due_by has passed, at risk from the warning on, else nothing to say."""
-    if now > due_by:
-        return LATE
-    return AT_RISK if now >= warn_from else None
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,6 @@ def documents_clocks(
 def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaItem]:
     """Everything late or at risk at `now`, most overdue first."""
     calendar = business_calendar(settings)
-    warning = timedelta(minutes=settings.calendar.payment_warning_minutes)
     items: list[SlaItem] = []
     payments = session.execute(
         select(Payment.id, Payment.status, Payment.due_by, Payment.not_before).where(
@@ -105,7 +97,7 @@ def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaIt
     ).all()
     codes = _codes(session, [p.id for p in payments])
     for p in payments:
-        status = standing(now, p.due_by, p.due_by - warning)
+        status = payment_standing(settings, now, p.due_by)
         if status:
             scheduled = p.status == PaymentStatus.SCHEDULED
             what = "confirmation scheduled" if scheduled else "waiting for review"
@@ -124,7 +116,7 @@ def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaIt
         select(Message.id, Message.received_at, Message.outcome).where(Message.outcome.in_(UNREAD))
     ):
         due = calendar.payment_window(m.received_at).due_by
-        status = standing(now, due, due - warning)
+        status = payment_standing(settings, now, due)
         if status:
             items.append(
                 SlaItem(
@@ -163,23 +155,3 @@ def _codes(session: Session, payment_ids: list[int]) -> dict[int, str]:
     ):
         found.setdefault(pid, []).append(order_code(oid))
     return {pid: ", ".join(sorted(c)) for pid, c in found.items()}
-
-
-@dataclass(frozen=True)
-class DueTimes:
-    not_before: datetime  # a payment arriving then is confirmed from this time
-    payment_due: datetime
-    documents_warning: datetime  # papers complete then must be fulfilled by documents_due
-    documents_due: datetime
-
-
-def due_times(settings: Settings, arrival: datetime) -> DueTimes:
-    """The business-hour promises for something arriving at `arrival`."""
-    calendar, rules = business_calendar(settings), settings.calendar
-    window = calendar.payment_window(arrival)
-    return DueTimes(
-        window.not_before,
-        window.due_by,
-        calendar.after_working_hours(arrival, rules.documents_warning_hours),
-        calendar.after_working_hours(arrival, rules.documents_hours),
-    )

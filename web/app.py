@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
@@ -118,7 +119,7 @@ def page(role: Role = Role.VIEWER) -> Callable[[Page], Callable[[Request], Await
                 if request.method != "GET":
                     return _refused(request, console, 401, "Sessione scaduta: accedi di nuovo.")
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+                return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             form: dict[str, str] = {}
             upload: tuple[str, bytes] | None = None
             files: list[UploadFile] = []
@@ -170,12 +171,6 @@ def _safe_name(name: str | None) -> str:
     last = (name or "").replace("\\", "/").rpartition("/")[2]
     shown = "".join(c for c in last if c.isprintable()).strip()[:100]
     return shown or "upload"
-
-
-def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="")
 
 
 def _refused(

@@ -37,38 +37,31 @@ def _next_url(value: str | None) -> str:
 async def login(request: Request) -> Response:
     console: Console = request.app.state.console
     target = _next_url(request.query_params.get("next"))
-    context: dict[str, object] = {
-        "user": None,
-        "flashes": [],
-        "next": target,
-        "csrf": guard.csrf_token(request),
-    }
+
+    def answer(error: str | None = None, status: int = 200) -> Response:
+        context: dict[str, object] = {"user": None, "flashes": [], "next": target}
+        context.update(error=error, csrf=guard.csrf_token(request))
+        return console.templates.TemplateResponse(request, "login.html", context, status)
+
     if request.method == "GET":
-        return console.templates.TemplateResponse(request, "login.html", context)
+        return answer()
     form = await request.form()
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     if not guard.csrf_ok(request, form.get("csrf")):
-        return console.templates.TemplateResponse(
-            request, "login.html", {**context, "error": "Modulo scaduto: riprova."}, 403
-        )
+        return answer("Modulo scaduto: riprova.", 403)
     client = request.client.host if request.client else "?"
     keys = [f"name:{name.strip().lower()}", f"addr:{client}"]
     wait = console.throttle.wait_seconds(keys)
     if wait:
-        minutes = max(1, round(wait / 60))
-        error = f"Troppi tentativi falliti: riprova tra {minutes} minuti."
-        return console.templates.TemplateResponse(
-            request, "login.html", {**context, "error": error}, 429
+        return answer(
+            f"Troppi tentativi falliti: riprova tra {max(1, round(wait / 60))} minuti.", 429
         )
     user = await run_in_threadpool(log_in, console.store, name, password)
     if user is None:
         console.throttle.failed(keys)
         # Not the name typed: it may be a password typed in the wrong field.
         log.warning("console: a failed log in from %s", client)
-        error = "Nome o password non validi, o utente disattivato."
-        return console.templates.TemplateResponse(
-            request, "login.html", {**context, "error": error}, 401
-        )
+        return answer("Nome o password non validi, o utente disattivato.", 401)
     console.throttle.succeeded(keys[:1])
     log.info("console: %s logged in from %s", user.name, client)
     guard.start_session(request, user)
@@ -104,8 +97,9 @@ def _arrival(call: Call) -> datetime | None:
 
 @page()
 def today(call: Call) -> Response:
+    from pipeline.rules.promises import due_times
     from pipeline.services.report import figures
-    from pipeline.sla import due_times, sla_items
+    from pipeline.sla import sla_items
 
     store, settings, now, day = call.console.store, call.console.settings, call.now, _day(call)
     late = q.read(store, sla_items, settings, now)
@@ -252,15 +246,10 @@ def orders_import(call: Call) -> Response:
 
 @page(OPERATOR)
 def order_activate(call: Call) -> Response:
-    from pipeline.provisioning import ManualProvisioner, Provisioner, provisioner_for
-
     console, code = call.console, call.request.path_params["code"]
-    provisioner: Provisioner | None = provisioner_for(console.settings)
     user_id = call.form.get("user_id", "").strip() or None
-    if provisioner is None:
-        if not user_id:
-            raise Refused("indica lo user-id che il fornitore ha dato alla nuova casella")
-        provisioner = ManualProvisioner(user_id, call.form.get("password") or None)
+    password = call.form.get("password") or None
+    provisioner = ops.activation_provisioner(console.settings, user_id, password)
     done = ops.activate_order(
         console.store, console.settings, console.edges, code, provisioner,
         user_id=user_id, actor=call.actor, now=call.now,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -192,7 +192,7 @@ class ImapSource:
 
     def _offer(self, status: FolderStatus, uids: list[int]) -> Iterator[Offered]:
         for fetched in self.box.fetch(uids):
-            source_id = f"{status.folder}/{status.uidvalidity}/{fetched.uid}"
+            source_id = f"{_prefix(status)}{fetched.uid}"
             yield Offered(
                 source_id=source_id,
                 shown=source_id,
@@ -206,7 +206,7 @@ class ImapSource:
         """A message seen before is filed at once as that one was decided: the filing step
         only looks for the first copy."""
         if ingested.duplicate and ingested.outcome in OUTCOME_FOLDER:
-            self.box.file([int(str(offered.ref))], ingested.outcome)
+            self.box.file([cast(int, offered.ref)], ingested.outcome)
         return None
 
     def trouble(self, offered: Offered, exc: Exception) -> None:
@@ -214,11 +214,17 @@ class ImapSource:
 
     def file(self, filing: Filing) -> None:
         status = self.box.select()
-        rows = filing.unfiled(f"{status.folder}/{status.uidvalidity}/")
+        prefix = _prefix(status)
+        rows = filing.unfiled(prefix)
         for outcome in sorted({row.outcome for row in rows}):
             batch = [row for row in rows if row.outcome == outcome]
-            self.box.file([int(row.source_id.rpartition("/")[2]) for row in batch], outcome)
+            self.box.file([int(row.source_id.removeprefix(prefix)) for row in batch], outcome)
             filing.filed([row.message_id for row in batch])
+
+
+def _prefix(status: FolderStatus) -> str:
+    """What the source ids of this folder's messages start with, the UID following it."""
+    return f"{status.folder}/{status.uidvalidity}/"
 
 
 @contextmanager

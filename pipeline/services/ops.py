@@ -19,7 +19,12 @@ from pipeline.batches import FAILED
 from pipeline.fulfilment import CannotActivate, activate
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
-from pipeline.provisioning import Provisioner, ProvisioningError
+from pipeline.provisioning import (
+    ManualProvisioner,
+    Provisioner,
+    ProvisioningError,
+    provisioner_for,
+)
 from pipeline.review import CannotResolve, reject, resolve
 from pipeline.rules.states import OrderState
 from pipeline.services import queries
@@ -85,6 +90,21 @@ def activate_order(
     runner.send()
     report = runner.finish()
     return Activation(code.upper(), made, mail_failed=report.status == FAILED)
+
+
+def activation_provisioner(
+    settings: Settings, user_id: str | None, password: str | None
+) -> Provisioner:
+    """Who makes an activated mailbox's credentials: pecflow's local provisioner, or ops, who
+    give the user-id the provider made (and its password, when pecflow is to send it)."""
+    local = provisioner_for(settings)
+    if local is not None:
+        if user_id or password:
+            raise Refused("the local provisioner makes the user-id and password itself")
+        return local
+    if not user_id or not user_id.strip():
+        raise Refused("--user-id is required: the provider's user-id of the new mailbox")
+    return ManualProvisioner(user_id.strip(), password or None)
 
 
 def review_detail(store: Store, item_id: int) -> dict[str, Any]:

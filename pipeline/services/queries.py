@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from parsers.codes import order_code
+from parsers.codes import order_code, order_id
 from parsers.identity import LATEST_DATE
 from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.promises import payment_standing
 from pipeline.rules.states import OrderState
 from pipeline.rules.statuses import ReviewStatus
-from pipeline.sla import standing
 from pipeline.store.models import (
     Batch,
     BatchItem,
@@ -75,13 +76,11 @@ def search_orders(session: Session, text: str, limit: int = SEARCH_LIMIT) -> lis
     if not text:
         return []
     query = select(Order).order_by(Order.id.desc()).limit(limit)
-    digits = text.upper().removeprefix("LM")
-    if digits.isdigit():
-        return [order_row(o) for o in session.scalars(query.where(Order.id == int(digits)))]
+    with contextlib.suppress(ValueError):  # a code: that order alone
+        return [order_row(o) for o in session.scalars(query.where(Order.id == order_id(text)))]
     like = f"%{text.lower().replace('%', '').replace('_', '')}%"
     found = or_(
-        func.lower(Order.last_name).like(like),
-        func.lower(Order.first_name).like(like),
+        # "Rossi Mario": last and first name as one, which also finds either alone
         func.lower(
             func.coalesce(Order.last_name, "") + " " + func.coalesce(Order.first_name, "")
         ).like(like),
@@ -333,7 +332,6 @@ def review_queue(
     """Review items oldest first, with the message's sender and subject, how long each has
     waited and where it stands against the 30 working minutes a payment is promised."""
     calendar = business_calendar(settings)
-    warning = timedelta(minutes=settings.calendar.payment_warning_minutes)
     query = (
         select(ReviewItem, Message.sender, Message.subject, Message.received_at, Payment.due_by)
         .outerjoin(Message, Message.id == ReviewItem.message_id)
@@ -354,7 +352,7 @@ def review_queue(
                 "subject": subject,
                 "waited_minutes": waited,
                 "due_by": _iso(due),
-                "sla": standing(now, due, due - warning) if item.status == "open" else None,
+                "sla": payment_standing(settings, now, due) if item.status == "open" else None,
             }
         )
     return rows
@@ -401,11 +399,9 @@ def review_candidates(session: Session, item: ReviewItem, limit: int = 8) -> lis
     read, then those still awaiting a payment of the amount read."""
     ids: list[int] = [item.proposed_order_id] if item.proposed_order_id else []
     payment = session.get(Payment, item.payment_id) if item.payment_id else None
-    codes = payment.codes if payment else []
-    for code in codes:
-        digits = str(code).upper().removeprefix("LM")
-        if digits.isdigit():
-            ids.append(int(digits))
+    for code in payment.codes if payment else []:
+        with contextlib.suppress(ValueError):
+            ids.append(order_id(str(code)))
     if payment is not None and payment.amount is not None:
         ids.extend(
             session.scalars(
@@ -466,9 +462,8 @@ def list_outbox(
     session: Session, status: str | None = None, newest: int | None = None
 ) -> list[Row]:
     """E-mails in the order they were queued; with `newest`, only that many, newest first."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if newest is not None:
-        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(newest)
+    order = OutboxMessage.id if newest is None else OutboxMessage.id.desc()
+    query = select(OutboxMessage).order_by(order).limit(newest)
     if status:
         query = query.where(OutboxMessage.status == status)
     return [outbox_row(r) for r in session.scalars(query)]

@@ -15,9 +15,10 @@ from config import Settings
 from pipeline.outbox import Attachment, enqueue_ops
 from pipeline.rendering import renderer_of
 from pipeline.rules.business_calendar import business_calendar
+from pipeline.rules.promises import LATE
 from pipeline.rules.report import DailyReport, LateLine, chart_png, report_csv, state_labels
 from pipeline.rules.statuses import PaymentStatus
-from pipeline.sla import LATE, documents_clocks, sla_items
+from pipeline.sla import documents_clocks, sla_items
 from pipeline.store.db import Store
 from pipeline.store.models import Order, Payment, ReviewItem
 

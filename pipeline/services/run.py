@@ -514,9 +514,7 @@ def run_once(runner: Runner) -> RunReport:
 def rerun(runner: Runner, batch_id: int, *, failed_only: bool) -> RunReport:
     """Retry what a batch left failed (or unfinished) as a new batch linked to it."""
     with runner.store.unit() as session:
-        old = session.get(Batch, batch_id)
-        if old is None:
-            raise LookupError(f"no batch {batch_id}")
+        old = session.get_one(Batch, batch_id)  # ops.rerun_batch says when there is none
         items = list(session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id)))
     runner.start(old.kind, parent_id=batch_id)
 

@@ -15,9 +15,10 @@ from pipeline.batches import record_item
 from pipeline.outbox import due_emails, enqueue_ops
 from pipeline.payments import SCHEDULED
 from pipeline.retention import purge
+from pipeline.rules.promises import LATE
 from pipeline.services.report import make_report, yesterday
 from pipeline.services.run import Runner, RunReport, closing, run_once
-from pipeline.sla import LATE, sla_items
+from pipeline.sla import sla_items
 from pipeline.sources import MailEdges
 from pipeline.store.db import Store
 from pipeline.store.models import OutboxMessage, Payment
