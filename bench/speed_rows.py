@@ -1,0 +1,22 @@
+"""One row of the speed table (issue 15): pecflow's figure beside its floor, measured in the
+same run, so that the machine's pace cancels out of the ratio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    figure: float  # pecflow's
+    floor: float  # the bare operation's, measured in the same run
+    unit: str  # "msg/s", "s", "MB"
+    floor_name: str  # what the floor is: "bare FETCH", "python -c pass", "bare SQL", ...
+    target: str  # as the issue words it: ">= 75 % of floor", "< 0.3 s"
+    met: bool
+
+    @property
+    def ratio(self) -> float:
+        """pecflow over its floor: a share of the rate for rates, a multiple for times."""
+        return self.figure / self.floor if self.floor else float("nan")
