@@ -19,7 +19,8 @@ folder), and the customer e-mails sent to an SMTP sink on loopback. Scenarios:
   text-PDF run, and during a run over the evaluation set's hostile, oversized and flood mail
   (tests/docgen/evaluation.py) in the drop folder. Target: < 300 MB.
 
-`--profile FILE` runs the text-PDF run under cProfile and writes its stats there.
+`--profile FILE` samples the text-PDF run's main process with py-spy (`pip install py-spy`)
+and writes its collapsed stacks there (CPU samples only: where the process works, not waits).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def _pecflow(env: dict[str, str], *args: str, profile: Path | None = None) -> tu
     peak RSS (MB) of it or any of its children (so earlier runs do not count)."""
     command = [str(Path(sys.executable).with_name("pecflow")), *args]
     if profile is not None:
-        command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "jobs.cli", *args]
+        spy = Path(sys.executable).with_name("py-spy")  # pip install py-spy
+        command = [str(spy), "record", "-r", "250", "-f", "raw", "-o", str(profile), "--", *command]
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
