@@ -1,6 +1,7 @@
 """Sending the outbox over SMTP: one connection per batch, each row marked as it goes.
 
-A row is marked `sending` (committed) before the SMTP transaction and `sent` after it. A row
+A row is marked `sending` (committed) before the SMTP transaction and `sent` after it (in the
+next row's commit: one commit an e-mail). A row
 found still `sending` after a crash may or may not have reached the server: it becomes
 `unsure` and is never resent by itself, so no customer gets an e-mail twice; ops check the
 server's log for its Message-ID (fixed at enqueue time) and resend with `pecflow outbox retry`.
@@ -25,6 +26,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config import Settings
 from pipeline.outbox import due_emails
@@ -228,50 +230,72 @@ def _send_batch(
     store: Store, settings: Settings, client: smtplib.SMTP, due: list[int], now: datetime
 ) -> list[SendResult]:
     """The rows in order until the connection is lost: trying the rest on a dead connection
-    would charge each an attempt for nothing, so they wait untouched for the next pass."""
-    results = []
-    for done, row_id in enumerate(due, start=1):
-        results.append(_send_one(store, settings, client, row_id, now))
-        if client.sock is None:  # smtplib closes a broken connection, _Transaction a 421
-            log.warning(
-                "outbox: connection lost, %d e-mail(s) left for the next pass", len(due) - done
-            )
-            reason = "not tried: the connection to the SMTP server was lost earlier in the pass"
-            return results + [SendResult(left, "retry", reason) for left in due[done:]]
-    return results
-
-
-def _send_one(
-    store: Store, settings: Settings, client: smtplib.SMTP, row_id: int, now: datetime
-) -> SendResult:
-    with store.unit() as session:
-        row = session.get_one(OutboxMessage, row_id, with_for_update=True)
-        if row.status != OutboxStatus.PENDING:
-            return SendResult(row_id, "skipped", f"already {row.status}")
-        try:
-            message = build_email(row, settings, now)
-        except SealError as exc:
-            row.status = outbox_transition(row.status, OutboxStatus.FAILED)
-            row.last_error = str(exc)
-            return SendResult(row_id, "failed", str(exc))
-        row.status = outbox_transition(row.status, OutboxStatus.SENDING)
-        row.attempted_at = now
+    would charge each an attempt for nothing, so they wait untouched for the next pass.
+    One commit an e-mail: a row's `sent` mark rides with the next row's `sending` one (a
+    crash in between leaves it `sending`, as a crash right after its DATA always did)."""
+    results: list[SendResult] = []
+    sent: int | None = None  # the row sent last, not yet marked
     try:
-        client.send_message(message)
-    except OutcomeUnknown as exc:
-        return _record_unsure(store, row_id, exc)
-    except (OSError, smtplib.SMTPException) as exc:
-        return _record_failure(store, settings, row_id, exc, f"{type(exc).__name__}: {exc}", now)
-    with store.unit() as session:
-        row = session.get_one(OutboxMessage, row_id)
-        row.status = outbox_transition(row.status, OutboxStatus.SENT)
-        row.sent_at = now
-        row.attempts += 1
-        row.last_error = None
-        if row.sealed:  # the password has reached the customer: no copy stays behind
-            row.body_text, row.body_html = WIPED, None
+        for done, row_id in enumerate(due, start=1):
+            with store.unit() as session:
+                if sent is not None:
+                    _mark_sent(session, sent, now)
+                    sent = None
+                prepared = _prepare(session, settings, row_id, now)
+            if isinstance(prepared, SendResult):
+                results.append(prepared)
+                continue
+            try:
+                client.send_message(prepared)
+            except OutcomeUnknown as exc:
+                results.append(_record_unsure(store, row_id, exc))
+            except (OSError, smtplib.SMTPException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                results.append(_record_failure(store, settings, row_id, exc, reason, now))
+            else:
+                sent = row_id
+                results.append(SendResult(row_id, "sent"))
+            if client.sock is None:  # smtplib closes a broken connection, _Transaction a 421
+                log.warning(
+                    "outbox: connection lost, %d e-mail(s) left for the next pass",
+                    len(due) - done,
+                )
+                reason = "not tried: the connection to the SMTP server was lost earlier in the pass"
+                return results + [SendResult(left, "retry", reason) for left in due[done:]]
+        return results
+    finally:
+        if sent is not None:
+            with store.unit() as session:
+                _mark_sent(session, sent, now)
+
+
+def _prepare(
+    session: Session, settings: Settings, row_id: int, now: datetime
+) -> EmailMessage | SendResult:
+    """The row's e-mail, the row marked `sending`; or why it is not sent."""
+    row = session.get_one(OutboxMessage, row_id, with_for_update=True)
+    if row.status != OutboxStatus.PENDING:
+        return SendResult(row_id, "skipped", f"already {row.status}")
+    try:
+        message = build_email(row, settings, now)
+    except SealError as exc:
+        row.status = outbox_transition(row.status, OutboxStatus.FAILED)
+        row.last_error = str(exc)
+        return SendResult(row_id, "failed", str(exc))
+    row.status = outbox_transition(row.status, OutboxStatus.SENDING)
+    row.attempted_at = now
+    return message
+
+
+def _mark_sent(session: Session, row_id: int, now: datetime) -> None:
+    row = session.get_one(OutboxMessage, row_id)
+    row.status = outbox_transition(row.status, OutboxStatus.SENT)
+    row.sent_at = now
+    row.attempts += 1
+    row.last_error = None
+    if row.sealed:  # the password has reached the customer: no copy stays behind
+        row.body_text, row.body_html = WIPED, None
     log.info("outbox: sent e-mail %s (%s)", row_id, row.kind)
-    return SendResult(row_id, "sent")
 
 
 def _record_failure(

@@ -395,21 +395,33 @@ class Runner:
                     )
             return
         self.progress("send", 0, 1)
-        for result in self.edges.send_pending(self.store, self.settings, self.now):
-            outcome = FAILED if result.outcome in ("failed", "retry", "unsure") else result.outcome
+        results = list(self.edges.send_pending(self.store, self.settings, self.now))
+        # Each row already says how it went; the batch's items are its report, one commit.
+        for start in range(0, len(results), 500):
+            chunk = results[start : start + 500]
             with self.store.unit() as session:
-                row = session.get_one(OutboxMessage, result.outbox_id)
-                record_item(
-                    session,
-                    self.batch_id,
-                    "email",
-                    row.idempotency_key,
-                    outcome,
-                    self.now,
-                    detail=result.detail,
-                    outbox_id=row.id,
-                    order_id=row.order_id,
-                )
+                rows = {
+                    row.id: row
+                    for row in session.execute(
+                        select(OutboxMessage.id, OutboxMessage.idempotency_key,
+                               OutboxMessage.order_id)
+                        .where(OutboxMessage.id.in_([r.outbox_id for r in chunk]))
+                    )
+                }  # fmt: skip
+                for result in chunk:
+                    row = rows[result.outbox_id]
+                    failed = result.outcome in ("failed", "retry", "unsure")
+                    record_item(
+                        session,
+                        self.batch_id,
+                        "email",
+                        row.idempotency_key,
+                        FAILED if failed else result.outcome,
+                        self.now,
+                        detail=result.detail,
+                        outbox_id=row.id,
+                        order_id=row.order_id,
+                    )
         self.progress("send", 1, 1)
 
     def finish(self, error: str | None = None) -> RunReport:
