@@ -91,10 +91,23 @@ def search_orders(session: Session, text: str, limit: int = SEARCH_LIMIT) -> lis
     return [order_row(o) for o in session.scalars(query.where(found))]
 
 
+ORDERS_PAGE = 50
+
+
 def list_orders(
-    session: Session, state: str | None = None, ids: list[int] | None = None, ready: bool = False
+    session: Session,
+    state: str | None = None,
+    *,
+    ready: bool = False,
+    ids: list[int] | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[Row]:
-    query = select(Order).order_by(Order.id)
+    """Orders in code order: with `limit`, a page of them after the order `after` (a cursor,
+    which stays put while new orders come, and reads only its page by the primary key)."""
+    query = select(Order).order_by(Order.id).limit(limit)
+    if after is not None:
+        query = query.where(Order.id > after)
     if state:
         query = query.where(Order.state == state)
     if ready:  # waiting for ops to activate them
