@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from parsers.codes import order_code, order_id
 from parsers.identity import LATEST_DATE
@@ -148,8 +148,9 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": event.batch_id,
             }
         )
-    for payment in session.scalars(
-        select(Payment)
+    # Only the columns shown: an e-mail's body, a document's text are the bulk of their rows.
+    for payment in session.execute(
+        select(Payment.id, Payment.amount, Payment.status, Payment.decided_at, Payment.received_at)
         .join(PaymentOrder)
         .where(PaymentOrder.order_id == order.id)
         .order_by(Payment.id)
@@ -163,12 +164,16 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for document in session.scalars(
-        select(Document).where(Document.order_id == order.id).order_by(Document.id)
+    for document, arrived in session.execute(
+        select(Document, Message.received_at)
+        .join(Message, Message.id == Document.message_id)
+        .where(Document.order_id == order.id)
+        .options(load_only(*SUMMARISED, raiseload=True))
+        .order_by(Document.id)
     ):
         story.append(
             {
-                "at": _iso(document.message.received_at),
+                "at": _iso(arrived),
                 "what": "document",
                 "detail": document_summary(document),
                 "document": document.id,
@@ -176,8 +181,17 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for mail in session.scalars(
-        select(OutboxMessage).where(OutboxMessage.order_id == order.id).order_by(OutboxMessage.id)
+    for mail in session.execute(
+        select(
+            OutboxMessage.kind,
+            OutboxMessage.to_address,
+            OutboxMessage.status,
+            OutboxMessage.sent_at,
+            OutboxMessage.created_at,
+            OutboxMessage.batch_id,
+        )
+        .where(OutboxMessage.order_id == order.id)
+        .order_by(OutboxMessage.id)
     ):
         story.append(
             {
@@ -289,6 +303,20 @@ def document_pages(document: Document) -> int:
     """How many pages the document has (inside a file that may hold several)."""
     last = document.last_page or document.pages or 1
     return max(1, last - document.first_page + 1)
+
+
+# What document_summary reads of a document.
+SUMMARISED = (
+    Document.kind,
+    Document.subtype,
+    Document.facts,
+    Document.media_type,
+    Document.text_method,
+    Document.text_confidence,
+    Document.first_page,
+    Document.last_page,
+    Document.message_id,
+)
 
 
 def document_summary(document: Document) -> str:
