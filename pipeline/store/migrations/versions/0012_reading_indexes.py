@@ -1,8 +1,10 @@
 """Indexes for what ops read on a store of years: an order's payments, the day's payments and
 review items for the nightly report, the orders paid or sent papers since a moment
 
-`payments (status, decided_at)` replaces `payments (status)`: the same lookups by status, and
-the report's payments confirmed on a day.
+Two replace an index on a status alone, doing its work too: `payments (status, decided_at)`
+(and the report's payments confirmed on a day), `orders (state, id)` (and a page of a state's
+orders in code order, which PostgreSQL otherwise reads along the primary key, through the
+other states).
 
 Revision ID: 0012
 Revises: 0011
@@ -26,16 +28,23 @@ ADDED: dict[str, tuple[str, list[str]]] = {
     "ix_order_events_at": ("order_events", ["at"]),
     "ix_messages_received_at": ("messages", ["received_at"]),
     "ix_orders_imported_at": ("orders", ["imported_at"]),
+    "ix_orders_state_id": ("orders", ["state", "id"]),
+}
+REPLACED: dict[str, tuple[str, list[str]]] = {
+    "ix_payments_status": ("payments", ["status"]),
+    "ix_orders_state": ("orders", ["state"]),
 }
 
 
 def upgrade() -> None:
     for name, (table, columns) in ADDED.items():
         op.create_index(name, table, columns)
-    op.drop_index("ix_payments_status", table_name="payments")
+    for name, (table, _columns) in REPLACED.items():
+        op.drop_index(name, table_name=table)
 
 
 def downgrade() -> None:
-    op.create_index("ix_payments_status", "payments", ["status"])
+    for name, (table, columns) in REPLACED.items():
+        op.create_index(name, table, columns)
     for name, (table, _columns) in ADDED.items():
         op.drop_index(name, table_name=table)
