@@ -1,6 +1,6 @@
 """How fast ops' reading commands answer on a store of years: 100,000 orders, 500,000 messages.
 
-    .venv/bin/python bench/store_bench.py [--quick] [--postgres URL] [--no-postgres]
+    .venv/bin/python bench/store_bench.py [--quick] [--postgres URL] [--no-postgres] [--rounds N]
 
 Writes the history of two years of an office straight into the tables (bulk inserts through
 pipeline/store/bulk.py: PostgreSQL's COPY, SQLite's executemany), as pecflow would have left
@@ -9,15 +9,18 @@ time or late, some through ops' review; contracts and identity documents, some s
 the order until the missing piece came, some expired; activations within the 72 working
 hours or after; e-mails sent; auto-replies, newsletters, spam, bounces, suppliers' invoices,
 customers' questions, duplicates, hostile files; review items mostly closed, a few hundred
-open; a run batch for every few messages and an import batch a day. Generating the real way
-(a run over 500,000 messages) would take days. `--quick` writes a tenth of it.
+open; a run batch for every few messages and an import batch a day (not written: e-mails'
+attachments, the items' touched orders, documents' full text). Generating the real way (a
+run over 500,000 messages) would take days. `--quick` writes a tenth of it.
 
 The store goes into SQLite and into a database of its own on the PostgreSQL server
-(`--postgres URL`, the local server by default; created and dropped here). PostgreSQL's
-statistics are refreshed after the load (VACUUM ANALYZE), as autovacuum would soon do on its
-own; SQLite gets none, as pecflow never asks for them. Then each command is timed as ops run
-it, a process of the real console script (its start included), median of five after a
-warm-up (three with `--quick`):
+(`--postgres URL`, the local server by default; created and dropped here), the schema by
+pecflow's migrations, the indexes built again after the rows. PostgreSQL's statistics are
+refreshed after the load (VACUUM ANALYZE), as autovacuum would soon do on its own; SQLite gets
+none, as pecflow never asks for them. Then each command is timed as ops run it, a process of
+the real console script (its start included), median of five after a warm-up (three with
+`--quick`, or `--rounds`); the start of a command that reads nothing (`pecflow config show`)
+is printed beside them:
 
 - `pecflow orders list` (its first page), `pecflow orders show LM…` (an activated new
   mailbox: events, payment, documents, e-mails), `pecflow review list`,
@@ -26,7 +29,8 @@ warm-up (three with `--quick`):
 Floor ("bare SQL"): a Python process that imports the database's driver (sqlite3, psycopg),
 connects, runs the command's essential statements (the rows it shows, as pecflow's queries
 ask for them) and prints them, timed the same way: what any program answering the command
-from this database pays, without pecflow's start. Target: each command under 1 s.
+from this database pays, without pecflow's start. Target: each command under 1 s. A command
+that fails is a row that says so.
 """
 
 from __future__ import annotations
