@@ -53,6 +53,11 @@ class Archive:
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
+    def readable(self, sha256: str) -> str | bytes:
+        """What a parser worker reads the bytes from: the file's path (handing over a path,
+        not the bytes, keeps large messages out of the batch's memory)."""
+        return str(self.path(sha256))
+
     def head(self, sha256: str, size: int) -> bytes:
         with self.path(sha256).open("rb") as handle:
             return handle.read(size)
@@ -84,6 +89,10 @@ class DryRunArchive(Archive):
 
     def get(self, sha256: str) -> bytes:
         return self._new[sha256] if sha256 in self._new else super().get(sha256)
+
+    def readable(self, sha256: str) -> str | bytes:
+        """New bytes have no file: the worker is handed them."""
+        return self._new[sha256] if sha256 in self._new else super().readable(sha256)
 
     def head(self, sha256: str, size: int) -> bytes:
         return self.get(sha256)[:size]

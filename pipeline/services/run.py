@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = UNREAD
 POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
+READ_AHEAD_BYTES = 32 * 1024 * 1024  # the mail read ahead of the decisions, at most
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -202,7 +203,9 @@ class Runner:
             limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
         ) as sandbox:
             read = partial(self._read, sandbox, parse_limits(self.settings))
-            readings = read_ahead(self._to_read(ids), read, sandbox.workers)
+            readings = read_ahead(
+                self._to_read(ids), read, sandbox.workers, weight=lambda row: row.size
+            )
             for done, (row, reading) in enumerate(readings):
                 if self.stopping():
                     log.info("stopping: %d message(s) left for the next run", len(ids) - done)
@@ -232,7 +235,7 @@ class Runner:
             return None  # final outcomes never become retryable: nothing to read
         return read_message(
             row.size,
-            partial(self.archive.get, row.sha256),
+            self.archive.readable(row.sha256),
             row.facts.get("filename"),
             limits,
             sandbox,
@@ -489,18 +492,29 @@ class _Filing:
 
 
 def read_ahead(
-    items: Iterable[K], read: Callable[[K], V], workers: int
+    items: Iterable[K],
+    read: Callable[[K], V],
+    workers: int,
+    *,
+    weight: Callable[[K], int] = lambda _item: 0,
+    budget: int = READ_AHEAD_BYTES,
 ) -> Iterator[tuple[K, Future[V]]]:
     """Each item with the future of its reading, in order. `workers` threads read at once
-    (each waiting on a sandbox worker) and at most twice that many readings wait in memory.
-    Left early, it drops what has not started; what runs ends with its sandbox."""
+    (each waiting on a sandbox worker) and at most twice that many readings wait in memory,
+    fewer when they weigh more than `budget` bytes together (a reading of large mail holds
+    its attachments). Left early, it drops what has not started; what runs ends with its
+    sandbox."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read")
     window: deque[tuple[K, Future[V]]] = deque()
+    held = 0
     try:
         for item in items:
             window.append((item, pool.submit(read, item)))
-            if len(window) > 2 * workers:
-                yield window.popleft()
+            held += weight(item)
+            while len(window) > 2 * workers or (held > budget and len(window) > 1):
+                done = window.popleft()
+                held -= weight(done[0])
+                yield done
         while window:
             yield window.popleft()
     finally:
