@@ -157,8 +157,8 @@ class Source(Protocol):
 @dataclass(frozen=True)
 class Fetched:
     uid: int
-    raw: bytes
     internaldate: datetime
+    open: Callable[[], BinaryIO]  # its bytes: held, or read from the server a piece at a time
 
 
 class Mailbox(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -401,3 +402,48 @@ def test_mail_that_needs_nobody_is_set_aside_in_its_own_folder_unanswered(imap_w
     assert _folders(dovecot) == {"INBOX": 0, "pecflow/ignored": 4, "pecflow/processed": 1}
     assert json.loads(ws.cli("review", "list", "--json").stdout) == []
     assert len(mailbox.messages) == 1  # the payment's e-mail, nothing to the robots
+
+
+def test_a_large_message_is_read_in_pieces_and_archived_whole(imap_ws, monkeypatch) -> None:
+    """A message larger than a piece is never fetched whole: it is asked for piece by piece
+    as it is archived, and the archive holds exactly what the server holds. (Pieces of 64 KB
+    here, so that a small message has several.)"""
+    ws, dovecot, mailbox = imap_ws
+    monkeypatch.setattr("mailer.inbound.imap.PIECE_BYTES", 64 * 1024)
+    asked: list[list[str]] = []
+    fetch = IMAPClient.fetch
+
+    def recording(self: IMAPClient, messages: object, data: list[str], *args: object) -> object:
+        asked.append([str(item) for item in data])
+        return fetch(self, messages, data, *args)
+
+    monkeypatch.setattr(IMAPClient, "fetch", recording)
+    _ready(ws)
+    padding = bytes(range(256)) * 1024  # 256 KB that no compression or reading shortens
+    raw = make_email(
+        sender="mario.rossi@example.it",
+        subject="Contabile",
+        body="In allegato.",
+        attachments=[
+            ("contabile.pdf", "application/pdf",
+             make_receipt_pdf(default_spec(["LM3454898"], Decimal("24.40")), "intesa")),
+            ("allegato.bin", "application/octet-stream", padding),
+        ],
+    )  # fmt: skip
+    _append(dovecot, raw)
+    result, report = _run(ws)
+    assert result.exit_code == 0, result.stdout
+    assert [m["outcome"] for m in report["messages"]] == ["processed"]
+    pieces = [items for items in asked if any(i.startswith("BODY.PEEK[]<") for i in items)]
+    assert len(pieces) >= len(raw) // (64 * 1024), asked
+    assert ["BODY.PEEK[]"] not in asked, "the message was never fetched whole"
+    with _client(dovecot) as client:
+        delimiter = client.list_folders()[0][1].decode()
+        client.select_folder(f"pecflow{delimiter}processed", readonly=True)
+        (stored,) = client.fetch(client.search("ALL"), ["BODY.PEEK[]"]).values()
+    engine = make_engine(ws.env["PECFLOW_DATABASE__URL"])
+    with engine.connect() as conn:
+        sha, size = conn.execute(select(Message.sha256, Message.size)).one()
+    engine.dispose()
+    assert (sha, size) == (hashlib.sha256(stored[b"BODY[]"]).hexdigest(), len(stored[b"BODY[]"]))
+    assert len(mailbox.messages) == 1

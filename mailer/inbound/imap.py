@@ -12,11 +12,11 @@ import imaplib
 import io
 import logging
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -39,6 +39,8 @@ from pipeline.sources import (
 log = logging.getLogger(__name__)
 
 FILE_CHUNK = 500  # UIDs per MOVE/STORE, to stay well within servers' command-line limits
+FETCH_BYTES = 8 * 1024 * 1024  # message bytes one FETCH brings, about (one message at least)
+PIECE_BYTES = 4 * 1024 * 1024  # a message larger than this is read from the server in pieces
 
 
 class ImapError(SourceError):
@@ -122,20 +124,61 @@ class ImapMailbox:
             return sorted(uid for uid in self._client.search(criteria) if uid > last_uid)
 
     def fetch(self, uids: list[int]) -> Iterator[Fetched]:
-        """Whole messages in chunks, peeked (a human's unread mail stays unread)."""
-        size = self.settings.fetch_chunk
-        for start in range(0, len(uids), size):
-            chunk = uids[start : start + size]
+        """Whole messages, peeked (a human's unread mail stays unread), in order. Their sizes
+        come first, so that a FETCH carries at most `fetch_chunk` messages and about
+        FETCH_BYTES, and a message larger than PIECE_BYTES is never held whole: it is read
+        from the server a piece at a time as it is archived."""
+        for group in self._groups(self._sizes(uids)):
+            if len(group) == 1 and group[0][1] > PIECE_BYTES:
+                uid, _size, when = group[0]
+                yield Fetched(uid, when, partial(self._pieces, uid))
+                continue
+            wanted = [uid for uid, _size, _when in group]
             with _reasons(self.settings, "fetch"):
-                data = self._client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
-            for uid in chunk:
+                data = self._client.fetch(wanted, ["BODY.PEEK[]"])
+            for uid, _size, when in group:
                 item = data.pop(uid, None)
                 if item is None:  # expunged meanwhile, by a human or another client
                     continue
-                when = item[b"INTERNALDATE"]
-                yield Fetched(
-                    uid, item[b"BODY[]"], when if when.tzinfo else when.replace(tzinfo=UTC)
-                )
+                yield Fetched(uid, when, partial(io.BytesIO, item[b"BODY[]"]))
+
+    def _sizes(self, uids: list[int]) -> list[tuple[int, int, datetime]]:
+        """Each UID still there, with its size and arrival (no bodies)."""
+        found = []
+        for start in range(0, len(uids), FILE_CHUNK):
+            chunk = uids[start : start + FILE_CHUNK]
+            with _reasons(self.settings, "fetch sizes"):
+                data = self._client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+            for uid in chunk:
+                if uid in data:
+                    when = data[uid][b"INTERNALDATE"]
+                    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                    found.append((uid, int(data[uid][b"RFC822.SIZE"]), when))
+        return found
+
+    def _groups(
+        self, sized: list[tuple[int, int, datetime]]
+    ) -> Iterator[list[tuple[int, int, datetime]]]:
+        group: list[tuple[int, int, datetime]] = []
+        held = 0
+        for item in sized:
+            if group and (len(group) >= self.settings.fetch_chunk or held + item[1] > FETCH_BYTES):
+                yield group
+                group, held = [], 0
+            group.append(item)
+            held += item[1]
+        if group:
+            yield group
+
+    def _pieces(self, uid: int) -> BinaryIO:
+        return cast(BinaryIO, io.BufferedReader(_Pieces(partial(self._piece, uid))))
+
+    def _piece(self, uid: int, offset: int) -> bytes:
+        with _reasons(self.settings, "fetch"):
+            data = self._client.fetch([uid], [f"BODY.PEEK[]<{offset}.{PIECE_BYTES}>"])
+        if uid not in data:
+            raise ImapError(f"IMAP {self.settings.host}: message {uid} vanished while read")
+        return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
         return name.replace("/", self._delimiter)
@@ -197,7 +240,7 @@ class ImapSource:
                 source_id=source_id,
                 shown=source_id,
                 raw_format="rfc822",
-                open=partial(_in_memory, fetched),
+                open=partial(_opened, fetched),
                 ref=fetched.uid,
                 mark=Mark(status.folder, status.uidvalidity, fetched.uid),
             )
@@ -227,6 +270,28 @@ def _prefix(status: FolderStatus) -> str:
     return f"{status.folder}/{status.uidvalidity}/"
 
 
+class _Pieces(io.RawIOBase):
+    """A large message as a stream that asks the server for the next piece when it needs
+    it, so that only one piece is held at a time."""
+
+    def __init__(self, piece: Callable[[int], bytes]) -> None:
+        super().__init__()
+        self._piece, self._offset, self._held = piece, 0, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        if not self._held:
+            self._held = memoryview(self._piece(self._offset))
+            self._offset += len(self._held)
+        count = min(len(target), len(self._held))
+        target[:count] = self._held[:count]
+        self._held = self._held[count:]
+        return count
+
+
 @contextmanager
-def _in_memory(fetched: Fetched, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
-    yield io.BytesIO(fetched.raw), min(fetched.internaldate, now)
+def _opened(fetched: Fetched, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
+    with fetched.open() as stream:
+        yield stream, min(fetched.internaldate, now)
