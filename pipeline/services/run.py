@@ -403,7 +403,7 @@ class Runner:
         for start in range(0, len(results), 500):
             chunk = results[start : start + 500]
             with self.store.unit() as session:
-                rows = {
+                sent = {
                     row.id: row
                     for row in session.execute(
                         select(OutboxMessage.id, OutboxMessage.idempotency_key,
@@ -412,18 +412,18 @@ class Runner:
                     )
                 }  # fmt: skip
                 for result in chunk:
-                    row = rows[result.outbox_id]
+                    email = sent[result.outbox_id]
                     failed = result.outcome in ("failed", "retry", "unsure")
                     record_item(
                         session,
                         self.batch_id,
                         "email",
-                        row.idempotency_key,
+                        email.idempotency_key,
                         FAILED if failed else result.outcome,
                         self.now,
                         detail=result.detail,
-                        outbox_id=row.id,
-                        order_id=row.order_id,
+                        outbox_id=email.id,
+                        order_id=email.order_id,
                     )
         self.progress("send", 1, 1)
 
