@@ -241,7 +241,7 @@ def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row]
     )
 
 
-def plain(count: int) -> Row:
+def plain(count: int, profile: Path | None = None) -> Row:
     orders = _orders(1, 3_600_000)
     mail = [
         make_email(
@@ -252,7 +252,7 @@ def plain(count: int) -> Row:
     with _office(orders) as (dovecot, env, _work, _sink):
         _append_all(dovecot.port, mail)
         floor = count / _bare_fetch(dovecot.port)
-        seconds, _peak = _pecflow(env, "run", "--once")
+        seconds, _peak = _pecflow(env, "run", "--once", profile=profile)
     rate = count / seconds
     return Row(
         f"backlog: {count} plain messages",

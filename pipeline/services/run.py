@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +25,7 @@ from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
 from pipeline.fulfilment import fulfil_due
 from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, Observation, observe
-from pipeline.ingest import ingest
+from pipeline.ingest import Arrival, archived, store_row
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
@@ -33,7 +35,6 @@ from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
     OUTCOME_FOLDER,
     FolderStatus,
-    Ingested,
     MailEdges,
     Mark,
     Offered,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = UNREAD
 POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
+TAKE_GROUP = 100  # messages committed together as a source is taken
+TAKE_SECONDS = 2.0  # or what was taken in this long, so that a slow source commits as it goes
 READ_AHEAD_BYTES = 32 * 1024 * 1024  # the mail read ahead of the decisions, at most
 K = TypeVar("K")
 V = TypeVar("V")
@@ -104,49 +107,90 @@ class Runner:
 
     def take(self, source: Source) -> None:
         """Store what the source offers, each message committed (with the source's cursor)
-        before the source forgets it; see `pipeline.sources` for what each side promises."""
+        before the source forgets it; see `pipeline.sources` for what each side promises.
+        Messages are committed in groups (TAKE_GROUP, or TAKE_SECONDS' worth), their files
+        synced first: one wait on the disk a group, not two a message."""
         try:
             with source:
                 offering = source.offered(_Cursors(self.store, self.now))
-                for done, item in enumerate(offering.items):
-                    if self.stopping():
-                        break  # a cursor has moved only past what was stored
-                    self.progress(source.kind, done, offering.total)
-                    if isinstance(item, Problem):
-                        self._problem(source, item)
-                        continue
-                    try:
-                        ingested = self._ingest(source, item)
-                    except Exception as exc:
-                        problem = None if stops_the_run(exc) else source.trouble(item, exc)
-                        if problem is None:
-                            raise
-                        self._problem(source, problem)
-                        continue
-                    if not self.store.dry_run:
-                        problem = source.taken(item, ingested)
-                        if problem is not None:
-                            self._problem(source, problem)
+                group: list[tuple[Offered, Arrival]] = []
+                started = time.monotonic()
+                try:
+                    for done, item in enumerate(offering.items):
+                        if self.stopping():
+                            break  # a cursor has moved only past what was stored
+                        self.progress(source.kind, done, offering.total)
+                        if isinstance(item, Problem):
+                            self._problem(source, item)
+                            continue
+                        try:
+                            group.append((item, self._archived(source, item)))
+                        except Exception as exc:
+                            self._trouble(source, item, exc)
+                            continue
+                        if len(group) >= TAKE_GROUP or time.monotonic() - started > TAKE_SECONDS:
+                            full, group, started = group, [], time.monotonic()
+                            self._commit(source, full)
+                except Exception:
+                    if group:  # what came before the trouble is stored all the same
+                        with contextlib.suppress(Exception):
+                            self._commit(source, group)
+                    raise
+                if group:
+                    self._commit(source, group)
                 self.progress(source.kind, offering.total, offering.total)
         except SourceError as exc:
             self.failed_sources.add(source.kind)
             self._failed(str(exc))
 
-    def _ingest(self, source: Source, item: Offered) -> Ingested:
+    def _archived(self, source: Source, item: Offered) -> Arrival:
         with item.open(self.now) as (stream, received_at):
-            return ingest(
-                self.store,
+            return archived(
                 self.archive,
                 stream,
                 source=source.kind,
                 source_id=item.source_id,
                 raw_format=item.raw_format,
                 received_at=received_at,
-                batch_id=self.batch_id,
-                now=self.now,
                 filename=item.filename,
-                also=partial(_advance, item.mark, self.now) if item.mark else None,
             )
+
+    def _commit(self, source: Source, group: list[tuple[Offered, Arrival]]) -> None:
+        """The group's rows and the last item's cursor in one transaction, then the source
+        forgets them. A group that cannot be stored is stored one by one, so that only what
+        cannot be stored is in trouble (and a cursor stops before it)."""
+        self.archive.sync(arrival.sha256 for _, arrival in group)
+        try:
+            with self.store.unit() as session:
+                taken = [
+                    store_row(session, arrival, batch_id=self.batch_id, now=self.now)
+                    for _, arrival in group
+                ]
+                mark = group[-1][0].mark
+                if mark is not None:
+                    _advance(mark, self.now, session)
+        except Exception as exc:
+            if stops_the_run(exc) or len(group) == 1:
+                if len(group) > 1:
+                    raise
+                self._trouble(source, group[0][0], exc)
+                return
+            for one in group:
+                self._commit(source, [one])
+            return
+        if self.store.dry_run:
+            return
+        for (item, _), ingested in zip(group, taken, strict=True):
+            problem = source.taken(item, ingested)
+            if problem is not None:
+                self._problem(source, problem)
+
+    def _trouble(self, source: Source, item: Offered, exc: Exception) -> None:
+        """What a message that cannot be taken becomes: a problem, or the run's end."""
+        problem = None if stops_the_run(exc) else source.trouble(item, exc)
+        if problem is None:
+            raise exc
+        self._problem(source, problem)
 
     def _problem(self, source: Source, problem: Problem) -> None:
         outcome = "skipped" if problem.vanished else FAILED
