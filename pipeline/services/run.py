@@ -51,7 +51,9 @@ Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = UNREAD
 POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
 TAKE_GROUP = 100  # messages committed together as a source is taken
-TAKE_SECONDS = 2.0  # or what was taken in this long, so that a slow source commits as it goes
+TAKE_SECONDS = 2.0
+PROCESS_GROUP = 50  # messages decided in one transaction, each in its own savepoint
+PROCESS_SECONDS = 2.0  # or those decided in this long
 READ_AHEAD_BYTES = 32 * 1024 * 1024  # the mail read ahead of the decisions, at most
 K = TypeVar("K")
 V = TypeVar("V")
@@ -242,25 +244,24 @@ class Runner:
         ids = list(message_ids)
         if not ids:
             return
-        limits = self.settings.limits
+        limits, done = self.settings.limits, 0
         with Sandbox(
             limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
         ) as sandbox:
             read = partial(self._read, sandbox, parse_limits(self.settings))
             readings = read_ahead(
-                self._to_read(ids), read, sandbox.workers, weight=lambda row: row.size
+                self._to_read(ids), read, sandbox.workers, weight=lambda r: r.size
             )
-            for done, (row, reading) in enumerate(readings):
-                if self.stopping():
-                    log.info("stopping: %d message(s) left for the next run", len(ids) - done)
-                    break
-                self.progress("process", done, len(ids))
-                try:
-                    self._process_one(row.id, reading.result(), skip_final)
-                except Exception as exc:
-                    if stops_the_run(exc):
-                        raise  # the machine's trouble, not the message's: not counted against it
-                    self._fail(row.id, exc)
+            for group in _groups(readings, self.stopping):
+                # Several messages share a commit, each in a savepoint of its own: what one
+                # message did is kept or undone whole, and the disk is waited on once a group.
+                with self.store.unit() as session:
+                    for row, reading in group:
+                        self.progress("process", done, len(ids))
+                        self._decide(session, row.id, reading, skip_final)
+                        done += 1
+            if done < len(ids):
+                log.info("stopping: %d message(s) left for the next run", len(ids) - done)
         self.progress("process", len(ids), len(ids))
 
     def _to_read(self, ids: list[int]) -> Iterator[Any]:
@@ -297,77 +298,92 @@ class Runner:
                 if message.outcome == POISONED:
                     message.outcome = FAILED
 
-    def _fail(self, message_id: int, exc: Exception) -> None:
+    def _decide(
+        self,
+        session: Session,
+        message_id: int,
+        reading: Future[MessageReading | None],
+        skip_final: bool,
+    ) -> None:
+        """One message in its savepoint; its failure is recorded instead, in the same
+        transaction (another would wait for this one's lock)."""
+        try:
+            with session.begin_nested():
+                self._process_one(session, message_id, reading.result(), skip_final)
+        except Exception as exc:
+            if stops_the_run(exc):
+                raise  # the machine's trouble, not the message's: not counted against it
+            self._fail(session, message_id, exc)
+
+    def _fail(self, session: Session, message_id: int, exc: Exception) -> None:
         """A failed message is tried again by the next run, until it has failed on
         `failed_runs_before_quarantine` runs in a row: then it is quarantined with the cause."""
         log.error("message %s failed: %s", message_id, type(exc).__name__)
         cause = f"{type(exc).__name__}: {str(exc)[:500]}"
         limit = self.settings.limits.failed_runs_before_quarantine
-        with self.store.unit() as session:
-            message = session.get_one(Message, message_id, with_for_update=True)
-            message.failed_runs += 1
-            outcome, detail = FAILED, cause
-            if message.failed_runs >= limit:
-                outcome = POISONED
-                detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
-                message.processed_at = self.now
-                log.error("message %s quarantined after %d failed runs", message_id, limit)
-            message.outcome, message.reason = outcome, detail
-            record_item(
-                session,
-                self.batch_id,
-                "message",
-                message.source_id,
-                outcome,
-                self.now,
-                detail=detail,
-                message_id=message_id,
-            )
+        message = session.get_one(Message, message_id, with_for_update=True)
+        message.failed_runs += 1
+        outcome, detail = FAILED, cause
+        if message.failed_runs >= limit:
+            outcome = POISONED
+            detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
+            message.processed_at = self.now
+            log.error("message %s quarantined after %d failed runs", message_id, limit)
+        message.outcome, message.reason = outcome, detail
+        record_item(
+            session,
+            self.batch_id,
+            "message",
+            message.source_id,
+            outcome,
+            self.now,
+            detail=detail,
+            message_id=message_id,
+        )
 
     def _process_one(
-        self, message_id: int, reading: MessageReading | None, skip_final: bool
+        self, session: Session, message_id: int, reading: MessageReading | None, skip_final: bool
     ) -> None:
-        with self.store.unit() as session:
-            message = session.get_one(Message, message_id, with_for_update=True)
-            if message.outcome not in RETRYABLE or reading is None:
-                if skip_final:
-                    record_item(
-                        session,
-                        self.batch_id,
-                        "message",
-                        message.source_id,
-                        "skipped",
-                        self.now,
-                        detail=f"already {message.outcome}",
-                        message_id=message_id,
-                    )
-                return
-            result = process_message(
-                session, message, reading, self.archive, self.settings, self.actor, self.now
-            )
-            detail = result.reason
-            done = [
-                f"{what} {', '.join(order_code(o) for o in dict.fromkeys(ids))}"
-                for what, ids in (
-                    ("confirmed", result.orders),
-                    ("documents for", result.documents_for),
-                    ("scheduled", result.scheduled),
+        message = session.get_one(Message, message_id, with_for_update=True)
+        if message.outcome not in RETRYABLE or reading is None:
+            if skip_final:
+                record_item(
+                    session,
+                    self.batch_id,
+                    "message",
+                    message.source_id,
+                    "skipped",
+                    self.now,
+                    detail=f"already {message.outcome}",
+                    message_id=message_id,
                 )
-                if ids
-            ]
-            detail = "; ".join([*done, *([detail] if detail else [])]) or None
-            record_item(
-                session,
-                self.batch_id,
-                "message",
-                message.source_id,
-                result.outcome,
-                self.now,
-                detail=detail,
-                message_id=message_id,
-                touched=[*result.orders, *result.documents_for, *result.scheduled],
+            return
+        result = process_message(
+            session, message, reading, self.archive, self.settings, self.actor, self.now
+        )
+        detail = result.reason
+        done = [
+            f"{what} {', '.join(order_code(o) for o in dict.fromkeys(ids))}"
+            for what, ids in (
+                ("confirmed", result.orders),
+                ("documents for", result.documents_for),
+                ("scheduled", result.scheduled),
             )
-            log.info("message %s: %s", message_id, result.outcome)
+            if ids
+        ]
+        detail = "; ".join([*done, *([detail] if detail else [])]) or None
+        record_item(
+            session,
+            self.batch_id,
+            "message",
+            message.source_id,
+            result.outcome,
+            self.now,
+            detail=detail,
+            message_id=message_id,
+            touched=[*result.orders, *result.documents_for, *result.scheduled],
+        )
+        log.info("message %s: %s", message_id, result.outcome)
 
     def confirm_due(self) -> None:
         """Confirm the payments held until the office opened, whose time has come."""
@@ -563,6 +579,29 @@ def read_ahead(
             yield window.popleft()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _groups(
+    readings: Iterator[tuple[K, Future[V]]], stopping: Callable[[], bool]
+) -> Iterator[list[tuple[K, Future[V]]]]:
+    """The readings in groups to decide in one transaction: up to PROCESS_GROUP, or what is
+    ready within PROCESS_SECONDS. A group never waits for a reading (the transaction would
+    hold its locks meanwhile): it ends, and the next starts with the awaited one. Asked to
+    stop, no further group is handed out."""
+    group: list[tuple[K, Future[V]]] = []
+    started = time.monotonic()
+    for item in readings:
+        if stopping():
+            return  # what is gathered is not decided: it waits for the next run
+        waits = not item[1].done()
+        if group and (
+            waits or len(group) >= PROCESS_GROUP or time.monotonic() - started > PROCESS_SECONDS
+        ):
+            yield group
+            group, started = [], time.monotonic()
+        group.append(item)
+    if group and not stopping():
+        yield group
 
 
 def run_once(runner: Runner) -> RunReport:
