@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.speed_rows import Row  # noqa: E402
+from bench.speed_rows import Row
 
 SCENARIOS = ("start_bench", "idle_bench", "store_bench", "backlog_bench")
 
