@@ -9,16 +9,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
 from parsers.codes import order_code
-from parsers.documents import ParseLimits
-from parsers.reading import MessageReading, read_message
-from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
 from pipeline.fulfilment import fulfil_due
@@ -27,7 +24,6 @@ from pipeline.ingest import ingest
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
-from pipeline.process import parse_limits, process_message
 from pipeline.rules.statuses import UNREAD, MessageOutcome
 from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
@@ -44,6 +40,11 @@ from pipeline.sources import (
 )
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
+
+if TYPE_CHECKING:
+    from parsers.documents import ParseLimits
+    from parsers.reading import MessageReading
+    from parsers.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -197,6 +198,10 @@ class Runner:
         ids = list(message_ids)
         if not ids:
             return
+        # The parsers load when there is mail to read (not on every run), before workers fork.
+        from parsers.sandbox import Sandbox, default_workers
+        from pipeline.process import parse_limits
+
         limits = self.settings.limits
         with Sandbox(
             limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
@@ -228,6 +233,8 @@ class Runner:
             yield from (rows[i] for i in chunk if i in rows)
 
     def _read(self, sandbox: Sandbox, limits: ParseLimits, row: Any) -> MessageReading | None:
+        from parsers.reading import read_message
+
         if row.outcome not in RETRYABLE:
             return None  # final outcomes never become retryable: nothing to read
         return read_message(
@@ -280,6 +287,8 @@ class Runner:
     def _process_one(
         self, message_id: int, reading: MessageReading | None, skip_final: bool
     ) -> None:
+        from pipeline.process import process_message
+
         with self.store.unit() as session:
             message = session.get_one(Message, message_id, with_for_update=True)
             if message.outcome not in RETRYABLE or reading is None:
