@@ -389,18 +389,18 @@ class Runner:
     def send(self) -> None:
         if self.store.dry_run:
             with self.store.unit() as session:
-                for row in session.scalars(
+                for email in session.scalars(
                     select(OutboxMessage).where(OutboxMessage.status == "pending")
                 ):
                     record_item(
                         session,
                         self.batch_id,
                         "email",
-                        row.idempotency_key,
+                        email.idempotency_key,
                         "would_send",
                         self.now,
-                        outbox_id=row.id,
-                        order_id=row.order_id,
+                        outbox_id=email.id,
+                        order_id=email.order_id,
                     )
             return
         self.progress("send", 0, 1)
