@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
 
-from bench.speed_rows import Row  # noqa: E402
+from bench.speed_rows import Row, print_rows  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.messages import make_email  # noqa: E402
 from tests.docgen.orders import OrderSpec, make_order, orders_csv  # noqa: E402
@@ -349,18 +349,6 @@ def measure(quick: bool = False, profile: Path | None = None) -> list[Row]:
     rows.append(scans(6 if quick else 24, workers))
     rows.append(hostile_memory())
     return rows
-
-
-def print_rows(rows: list[Row], out: Callable[[str], None] = print) -> None:
-    out(
-        f"{'scenario':<52} {'pecflow':>10} {'floor':>10} {'unit':<6} {'ratio':>7}  "
-        f"{'floor is':<22} {'target':<18} met"
-    )
-    for r in rows:
-        out(
-            f"{r.scenario:<52} {r.figure:>10.3g} {r.floor:>10.3g} {r.unit:<6} {r.ratio:>7.2f}  "
-            f"{r.floor_name:<22} {r.target:<18} {'yes' if r.met else 'NO'}"
-        )
 
 
 if __name__ == "__main__":

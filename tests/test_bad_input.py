@@ -149,16 +149,16 @@ def test_a_message_failing_on_three_runs_in_a_row_is_quarantined(ws_mail, monkey
         make_email(sender="x@example.it", subject="veleno", body="LM0000001", attachments=[])
     )
     (ws.drop / "b_contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
+    original = pipeline.process.process_message
 
     def poisoned(session: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         if message.subject == "veleno" or message.source_id.startswith("a_veleno"):
             raise RuntimeError("the parser's bug")
         return original(session, message, *args, **kwargs)
 
-    monkeypatch.setattr("pipeline.services.run.process_message", poisoned)
+    monkeypatch.setattr("pipeline.process.process_message", poisoned)
     outcomes = []
     for hour in ("10:30", "10:40", "10:50", "11:00"):
         result = ws.cli("run", "--once", "--now", f"2026-11-20T{hour}:00+01:00", "--json")
@@ -186,9 +186,9 @@ def test_a_message_failing_halfway_leaves_nothing_and_its_neighbours_stay(
     _orders(ws)
     for n, order_id in enumerate(IDS[:3]):
         (ws.drop / f"{n}_contabile_{order_id}.pdf").write_bytes(_receipt(order_id))
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
+    original = pipeline.process.process_message
 
     def fails_after_writing(session: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         outcome = original(session, message, *args, **kwargs)
@@ -197,7 +197,7 @@ def test_a_message_failing_halfway_leaves_nothing_and_its_neighbours_stay(
             raise RuntimeError("a bug after the writes")
         return outcome
 
-    monkeypatch.setattr("pipeline.services.run.process_message", fails_after_writing)
+    monkeypatch.setattr("pipeline.process.process_message", fails_after_writing)
     result = ws.cli("run", "--once", "--now", "2026-11-20T10:30:00+01:00", "--json")
     outcomes = {
         i["ref"].split("_")[0]: i["outcome"]
@@ -374,13 +374,13 @@ def test_ops_rerun_gives_a_quarantined_poison_message_one_more_try(ws_mail, monk
     _orders(ws)
     ws.env["PECFLOW_LIMITS__FAILED_RUNS_BEFORE_QUARANTINE"] = "1"
     (ws.drop / "contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
-    monkeypatch.setattr("pipeline.services.run.process_message", _raises)
+    original = pipeline.process.process_message
+    monkeypatch.setattr("pipeline.process.process_message", _raises)
     report = json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)
     assert [m["outcome"] for m in report["messages"]] == ["quarantined"]
-    monkeypatch.setattr("pipeline.services.run.process_message", original)
+    monkeypatch.setattr("pipeline.process.process_message", original)
     assert json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)["messages"] == []
     again = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
     assert [m["outcome"] for m in json.loads(again.stdout)["messages"]] == ["processed"]

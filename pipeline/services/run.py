@@ -11,16 +11,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
 from parsers.codes import order_code
-from parsers.documents import ParseLimits
-from parsers.reading import MessageReading, read_message
-from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
 from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
 from pipeline.fulfilment import fulfil_due
@@ -29,7 +26,6 @@ from pipeline.ingest import Arrival, archived, store_row
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
-from pipeline.process import parse_limits, process_message
 from pipeline.rules.statuses import UNREAD, MessageOutcome
 from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
@@ -45,6 +41,11 @@ from pipeline.sources import (
 )
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
+
+if TYPE_CHECKING:
+    from parsers.documents import ParseLimits
+    from parsers.reading import MessageReading
+    from parsers.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -244,6 +245,10 @@ class Runner:
         ids = list(message_ids)
         if not ids:
             return
+        # The parsers load when there is mail to read (not on every run), before workers fork.
+        from parsers.sandbox import Sandbox, default_workers
+        from pipeline.process import parse_limits
+
         limits, done = self.settings.limits, 0
         with Sandbox(
             limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
@@ -276,6 +281,8 @@ class Runner:
             yield from (rows[i] for i in chunk if i in rows)
 
     def _read(self, sandbox: Sandbox, limits: ParseLimits, row: Any) -> MessageReading | None:
+        from parsers.reading import read_message
+
         if row.outcome not in RETRYABLE:
             return None  # final outcomes never become retryable: nothing to read
         return read_message(
@@ -344,6 +351,8 @@ class Runner:
     def _process_one(
         self, session: Session, message_id: int, reading: MessageReading | None, skip_final: bool
     ) -> None:
+        from pipeline.process import process_message
+
         message = session.get_one(Message, message_id, with_for_update=True)
         if message.outcome not in RETRYABLE or reading is None:
             if skip_final:
@@ -443,18 +452,18 @@ class Runner:
     def send(self) -> None:
         if self.store.dry_run:
             with self.store.unit() as session:
-                for row in session.scalars(
+                for email in session.scalars(
                     select(OutboxMessage).where(OutboxMessage.status == "pending")
                 ):
                     record_item(
                         session,
                         self.batch_id,
                         "email",
-                        row.idempotency_key,
+                        email.idempotency_key,
                         "would_send",
                         self.now,
-                        outbox_id=row.id,
-                        order_id=row.order_id,
+                        outbox_id=email.id,
+                        order_id=email.order_id,
                     )
             return
         self.progress("send", 0, 1)
@@ -472,18 +481,18 @@ class Runner:
                     )
                 }  # fmt: skip
                 for result in chunk:
-                    email = sent[result.outbox_id]
+                    row = sent[result.outbox_id]
                     failed = result.outcome in ("failed", "retry", "unsure")
                     record_item(
                         session,
                         self.batch_id,
                         "email",
-                        email.idempotency_key,
+                        row.idempotency_key,
                         FAILED if failed else result.outcome,
                         self.now,
                         detail=result.detail,
-                        outbox_id=email.id,
-                        order_id=email.order_id,
+                        outbox_id=row.id,
+                        order_id=row.order_id,
                     )
         self.progress("send", 1, 1)
 
