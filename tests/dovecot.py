@@ -23,10 +23,11 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, *, tls: bool = False) -> None:
+    def __init__(self, *, tls: bool = False, parent: Path | None = None) -> None:
+        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk)."""
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
-        self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-"))
+        self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-", dir=parent))
         self.root.chmod(0o755)
         self.port = _free_port()
         self.tls_port = _free_port() if tls else 0
