@@ -15,7 +15,8 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from imapclient import IMAPClient
@@ -58,6 +59,13 @@ def _reasons(settings: ImapSettings, doing: str) -> Iterator[None]:
         raise ImapError(f"IMAP {settings.host}:{settings.port}: {doing}: {reason}") from None
 
 
+@lru_cache(maxsize=4)
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Made once per CA file and kept: loading the system's authorities takes longer than a
+    whole idle poll. A changed file is read at the next start, like the settings."""
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
 class ImapMailbox:
     """One session on the configured folder; use as a context manager."""
 
@@ -69,7 +77,7 @@ class ImapMailbox:
     def __enter__(self) -> ImapMailbox:
         s = self.settings
         with _reasons(s, "connect"):
-            context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+            context = None if s.security == "plain" else _tls_context(s.ca_file)
             client = IMAPClient(
                 s.host,
                 port=s.port,
