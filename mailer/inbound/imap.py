@@ -220,25 +220,29 @@ class ImapSource:
 
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
+        self._inside = False
         self._box: ImapMailbox | None = None
 
     def __enter__(self) -> ImapSource:
-        self._box = ImapMailbox(self.settings).__enter__()
+        self._inside = True  # the session opens when first needed: filing nothing needs none
         return self
 
     def __exit__(self, *exc: object) -> None:
-        box, self._box = self._box, None
+        box, self._box, self._inside = self._box, None, False
         if box is not None:
             box.__exit__(*exc)
 
     @property
     def box(self) -> ImapMailbox:
-        assert self._box is not None, "use ImapSource as a context manager"
+        assert self._inside, "use ImapSource as a context manager"
+        if self._box is None:
+            self._box = ImapMailbox(self.settings).__enter__()
         return self._box
 
     def offered(self, cursors: Cursors) -> Offering:
         status = self.box.select()
-        uids = self.box.uids_after(cursors.last_uid(status))
+        last = cursors.last_uid(status)
+        uids = self.box.uids_after(last) if may_hold_new(status, last) else []
         return Offering(len(uids), self._offer(status, uids))
 
     def _offer(self, status: FolderStatus, uids: list[int]) -> Iterator[Offered]:
@@ -264,6 +268,8 @@ class ImapSource:
         return None  # never skipped: the run stops, and the next one starts from this message
 
     def file(self, filing: Filing) -> None:
+        if not filing.unfiled(f"{self.settings.folder}/"):
+            return  # nothing of this folder waits (asked of the database, not the server)
         status = self.box.select()
         prefix = _prefix(status)
         rows = filing.unfiled(prefix)
@@ -271,6 +277,12 @@ class ImapSource:
             batch = [row for row in rows if row.outcome == outcome]
             self.box.file([int(row.source_id.removeprefix(prefix)) for row in batch], outcome)
             filing.filed([row.message_id for row in batch])
+
+
+def may_hold_new(status: FolderStatus, last_uid: int) -> bool:
+    """Whether a UID above the cursor can exist: every UID is below UIDNEXT (0 when the
+    server did not say), so a folder with nothing new needs no SEARCH."""
+    return status.uidnext == 0 or status.uidnext > last_uid + 1
 
 
 def _prefix(status: FolderStatus) -> str:
