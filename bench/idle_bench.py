@@ -23,7 +23,6 @@ Every loop is bounded; Dovecot and the temporary folders are removed at the end.
 from __future__ import annotations
 
 import argparse
-import imaplib
 import os
 import shutil
 import statistics
@@ -45,7 +44,7 @@ from bench.backlog_bench import print_rows  # noqa: E402
 from bench.scratch_database import scratch_database  # noqa: E402
 from bench.speed_rows import Row  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
-from tests.dovecot import MAIL_UID, PASSWORD, USER, Dovecot  # noqa: E402
+from tests.dovecot import MAIL_UID, PASSWORD, USER, Dovecot, commands_sent  # noqa: E402
 
 KEYWORD = "PecflowDone"
 ARRIVED = datetime(2026, 11, 20, 9, 40, tzinfo=UTC)
@@ -173,25 +172,6 @@ def poll_job(dovecot: Dovecot, url: str, work: Path) -> Iterator[Callable[[], No
     finally:
         scheduler._current = None
         store.engine.dispose()
-
-
-@contextmanager
-def commands_sent() -> Iterator[list[str]]:
-    """The IMAP commands this process sends meanwhile (`UID FETCH`, `SELECT`...)."""
-    sent: list[str] = []
-    send = imaplib.IMAP4.send
-
-    def recording(self: imaplib.IMAP4, data: bytes) -> None:
-        words = data.split()  # tag, command (UID and its command), arguments
-        if len(words) > 1:
-            sent.append(b" ".join(words[1 : 3 if words[1] == b"UID" else 2]).decode())
-        send(self, data)
-
-    imaplib.IMAP4.send = recording  # type: ignore[method-assign, assignment]
-    try:
-        yield sent
-    finally:
-        imaplib.IMAP4.send = send  # type: ignore[method-assign]
 
 
 def timed(call: Callable[[], object], times: int) -> list[float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 USER, PASSWORD = "amministrazione", "imap-test-password"
@@ -175,3 +177,22 @@ protocol imap {{
 def _master_pid(root: Path) -> int | None:
     pid_file = root / "run" / "master.pid"
     return int(pid_file.read_text().strip()) if pid_file.exists() else None
+
+
+@contextlib.contextmanager
+def commands_sent() -> Iterator[list[str]]:
+    """The IMAP commands this process sends meanwhile (`UID FETCH`, `SELECT`...)."""
+    sent: list[str] = []
+    send = imaplib.IMAP4.send
+
+    def recording(self: imaplib.IMAP4, data: bytes) -> None:
+        words = data.split()  # tag, command (UID and its command), arguments
+        if len(words) > 1:
+            sent.append(b" ".join(words[1 : 3 if words[1] == b"UID" else 2]).decode())
+        send(self, data)
+
+    imaplib.IMAP4.send = recording  # type: ignore[method-assign, assignment]
+    try:
+        yield sent
+    finally:
+        imaplib.IMAP4.send = send  # type: ignore[method-assign]

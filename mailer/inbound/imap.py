@@ -72,7 +72,7 @@ class ImapMailbox:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.client: IMAPClient | None = None
-        self._delimiter = "/"
+        self._delimiter: str | None = None  # the server's folder separator, asked when needed
 
     def __enter__(self) -> ImapMailbox:
         s = self.settings
@@ -91,13 +91,6 @@ class ImapMailbox:
             client.normalise_times = False
         with _reasons(s, "login"):
             client.login(s.username, s.secret_password())
-        with _reasons(s, "list folders"):
-            delimiter = (
-                client.namespace().personal[0][1] if client.has_capability("NAMESPACE") else None
-            )
-            self._delimiter = (
-                delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            ) or "/"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -189,6 +182,17 @@ class ImapMailbox:
         return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
+        """A folder's name as the server writes it; asked of it only to file (a round trip
+        less for a poll with nothing to file)."""
+        if self._delimiter is None:
+            client = self._client
+            with _reasons(self.settings, "list folders"):
+                found = (
+                    client.namespace().personal[0][1]
+                    if client.has_capability("NAMESPACE")
+                    else None
+                )
+            self._delimiter = (found.decode() if isinstance(found, bytes) else found) or "/"
         return name.replace("/", self._delimiter)
 
     def file(self, uids: list[int], outcome: str) -> None:
