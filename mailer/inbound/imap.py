@@ -15,7 +15,8 @@ import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from imapclient import IMAPClient
@@ -58,18 +59,25 @@ def _reasons(settings: ImapSettings, doing: str) -> Iterator[None]:
         raise ImapError(f"IMAP {settings.host}:{settings.port}: {doing}: {reason}") from None
 
 
+@lru_cache(maxsize=4)
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Made once per CA file and kept: loading the system's authorities takes longer than a
+    whole idle poll. A changed file is read at the next start, like the settings."""
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
 class ImapMailbox:
     """One session on the configured folder; use as a context manager."""
 
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.client: IMAPClient | None = None
-        self._delimiter = "/"
+        self._delimiter: str | None = None  # the server's folder separator, asked when needed
 
     def __enter__(self) -> ImapMailbox:
         s = self.settings
         with _reasons(s, "connect"):
-            context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+            context = None if s.security == "plain" else _tls_context(s.ca_file)
             client = IMAPClient(
                 s.host,
                 port=s.port,
@@ -83,13 +91,6 @@ class ImapMailbox:
             client.normalise_times = False
         with _reasons(s, "login"):
             client.login(s.username, s.secret_password())
-        with _reasons(s, "list folders"):
-            delimiter = (
-                client.namespace().personal[0][1] if client.has_capability("NAMESPACE") else None
-            )
-            self._delimiter = (
-                delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            ) or "/"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -181,6 +182,17 @@ class ImapMailbox:
         return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
+        """A folder's name as the server writes it; asked of it only to file (a round trip
+        less for a poll with nothing to file)."""
+        if self._delimiter is None:
+            client = self._client
+            with _reasons(self.settings, "list folders"):
+                found = (
+                    client.namespace().personal[0][1]
+                    if client.has_capability("NAMESPACE")
+                    else None
+                )
+            self._delimiter = (found.decode() if isinstance(found, bytes) else found) or "/"
         return name.replace("/", self._delimiter)
 
     def file(self, uids: list[int], outcome: str) -> None:
@@ -212,25 +224,29 @@ class ImapSource:
 
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
+        self._inside = False
         self._box: ImapMailbox | None = None
 
     def __enter__(self) -> ImapSource:
-        self._box = ImapMailbox(self.settings).__enter__()
+        self._inside = True  # the session opens when first needed: filing nothing needs none
         return self
 
     def __exit__(self, *exc: object) -> None:
-        box, self._box = self._box, None
+        box, self._box, self._inside = self._box, None, False
         if box is not None:
             box.__exit__(*exc)
 
     @property
     def box(self) -> ImapMailbox:
-        assert self._box is not None, "use ImapSource as a context manager"
+        assert self._inside, "use ImapSource as a context manager"
+        if self._box is None:
+            self._box = ImapMailbox(self.settings).__enter__()
         return self._box
 
     def offered(self, cursors: Cursors) -> Offering:
         status = self.box.select()
-        uids = self.box.uids_after(cursors.last_uid(status))
+        last = cursors.last_uid(status)
+        uids = self.box.uids_after(last) if may_hold_new(status, last) else []
         return Offering(len(uids), self._offer(status, uids))
 
     def _offer(self, status: FolderStatus, uids: list[int]) -> Iterator[Offered]:
@@ -256,6 +272,8 @@ class ImapSource:
         return None  # never skipped: the run stops, and the next one starts from this message
 
     def file(self, filing: Filing) -> None:
+        if not filing.unfiled(f"{self.settings.folder}/"):
+            return  # nothing of this folder waits (asked of the database, not the server)
         status = self.box.select()
         prefix = _prefix(status)
         rows = filing.unfiled(prefix)
@@ -263,6 +281,12 @@ class ImapSource:
             batch = [row for row in rows if row.outcome == outcome]
             self.box.file([int(row.source_id.removeprefix(prefix)) for row in batch], outcome)
             filing.filed([row.message_id for row in batch])
+
+
+def may_hold_new(status: FolderStatus, last_uid: int) -> bool:
+    """Whether a UID above the cursor can exist: every UID is below UIDNEXT (0 when the
+    server did not say), so a folder with nothing new needs no SEARCH."""
+    return status.uidnext == 0 or status.uidnext > last_uid + 1
 
 
 def _prefix(status: FolderStatus) -> str:

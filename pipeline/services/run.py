@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from config import Settings
 from parsers.codes import order_code
 from pipeline.archive import Archive, DryRunArchive
-from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
+from pipeline.batches import (
+    FAILED,
+    finish_batch,
+    forget_if_empty,
+    record_item,
+    said_before,
+    start_batch,
+)
 from pipeline.fulfilment import fulfil_due
 from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, Observation, observe
 from pipeline.ingest import Arrival, archived, store_row
@@ -67,6 +74,7 @@ class RunReport:
     counts: dict[str, int]
     message_ids: list[int] = field(default_factory=list)
     dry_run: bool = False
+    kept: bool = True  # False: it recorded nothing and its row was deleted (Runner.keep_empty)
 
 
 def no_progress(_stage: str, _done: int, _total: int) -> None:
@@ -86,8 +94,10 @@ class Runner:
         actor: str = "system",
         progress: Progress = no_progress,
         stopping: Callable[[], bool] = lambda: False,
+        keep_empty: bool = True,
     ) -> None:
         self.store = store
+        self.keep_empty = keep_empty  # False: a batch that recorded nothing leaves no row
         self.edges = edges  # the sources and the sender, handed in by the shell
         self.stopping = stopping  # asked to stop: finish the message in hand, start no other
         self.settings = settings
@@ -500,8 +510,11 @@ class Runner:
         errors = "; ".join([*self.errors, *([error] if error else [])]) or None
         with self.store.unit() as session:
             batch = finish_batch(session, self.batch_id, self.now, errors)
+            kept = self.keep_empty or not forget_if_empty(session, batch)
             ids = sorted({i.message_id for i in batch.items if i.message_id is not None})
-            return RunReport(batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run)
+            return RunReport(
+                batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run, kept
+            )
 
 
 def _advance(mark: Mark, now: datetime, session: Session) -> None:
