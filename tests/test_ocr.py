@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import ExifTags, Image, ImageChops, ImageStat
 from sqlalchemy import select
 
 from parsers.facts import extract_payment_facts
-from parsers.ocr import MAX_PIXELS, ocr_image, ocr_pdf
+from parsers.ocr import MAX_PIXELS, image_pages, ocr_image, ocr_pdf
 from parsers.sandbox import Rejected
 from parsers.upright import first_turn, ink, line_angle
 from pipeline.store.db import make_engine
@@ -90,6 +90,21 @@ def test_every_page_of_a_scanned_tiff_is_read() -> None:
     ocr = ocr_image(tiff_pages(pages), 50, 60)
     assert ocr.pages == 2
     assert "CONTRATTO" in ocr.text and "ROSSI" in ocr.text
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 3])  # as taken, turned right, on its head
+def test_a_photo_is_decoded_grey_and_turned_as_its_exif_says(orientation: int) -> None:
+    """A JPEG is decoded straight to grey (its luma), as its colours turned grey would be."""
+    upright = scan(RECEIPT, dpi=50).convert("RGB")
+    stored = {1: upright, 6: upright.rotate(90, expand=True), 3: upright.rotate(180)}
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    buffer = io.BytesIO()
+    stored[orientation].save(buffer, "JPEG", quality=95, exif=exif)
+    (page,) = image_pages(buffer.getvalue(), 50)
+    assert (page.mode, page.size) == ("L", upright.size)
+    difference = ImageChops.difference(page, upright.convert("L"))
+    assert ImageStat.Stat(difference).mean[0] < 3
 
 
 def test_a_tiff_of_too_many_pages_is_refused_unread() -> None:
