@@ -1,18 +1,16 @@
 """Text from scans and photos with Tesseract, and the confidence of it. Runs inside the parser
-sandbox; every Tesseract call has the parse time limit.
+sandbox; every Tesseract reading has the parse time limit.
 
 Each page is first turned so that its lines are horizontal (parsers.upright: skew and quarter
 turns). Tesseract's confidence then tells whether the page stood on its head: below
 `FLIP_BELOW` the page is read once more turned round, and the better reading is kept. An
-upright page costs one Tesseract call, as much as the bare command.
+upright page costs one reading by Tesseract's library (parsers.tesseract), less than the bare
+command, which loads its models for every page.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from PIL import Image, ImageOps, ImageSequence
 from parsers.barcodes import read_barcodes
 from parsers.classify import DocumentKind, classify_text
 from parsers.sandbox import Rejected
+from parsers.tesseract import read_tsv
 from parsers.upright import first_turn
 
 DPI = 300  # PDF pages are rendered at this resolution
@@ -39,8 +38,6 @@ MAX_ENLARGEMENT = 2.5
 # well either way, and its digits in boxes read better as they were.
 ENLARGED_BETTER_BY = 0.03
 SURE_WORD = 60  # confidence (0-100) of the words whose height counts
-# One Tesseract thread per page: the sandbox already reads one file per core.
-_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 @dataclass(frozen=True)
@@ -86,29 +83,17 @@ def _mean(confidences: list[float]) -> float:
     return sum(confidences) / len(confidences) / 100 if confidences else 0.0
 
 
-def _tesseract(image: Image.Image, timeout: float) -> str:
-    if shutil.which("tesseract") is None:
-        raise Rejected("needs OCR, and Tesseract is not installed")
-    buffer = io.BytesIO()
-    # PNG: Tesseract reads it faster than raw PPM. The resolution goes along only when known (a
-    # rendered PDF page, a scan that says it): Tesseract guesses it better than a wrong figure,
-    # and a forced 300 dpi slows photos down by a fifth.
-    dpi = image.info.get("dpi")
-    known = isinstance(dpi, tuple) and len(dpi) == 2 and min(dpi) >= MIN_DPI
-    image.save(buffer, "PNG", compress_level=1, **({"dpi": dpi} if known else {}))
-    command = ["tesseract", "stdin", "stdout", "-l", LANGUAGES, "--psm", "11"]
-    try:
-        done = subprocess.run(
-            [*command, "tsv"],
-            input=buffer.getvalue(),
-            capture_output=True,
-            timeout=timeout,
-            env=_ENV,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise Rejected(f"OCR took longer than {timeout:g} s") from None
-    return done.stdout.decode("utf-8", errors="replace")
+def _tesseract(page: Image.Image, timeout: float) -> str:
+    return read_tsv(page, LANGUAGES, _resolution(page), timeout)
+
+
+def _resolution(page: Image.Image) -> int | None:
+    """Known for a rendered PDF page or a scan that says it, else None: Tesseract guesses it
+    better than a wrong figure, and a forced 300 dpi slows photos down by a fifth."""
+    dpi = page.info.get("dpi")
+    if isinstance(dpi, tuple) and len(dpi) == 2 and min(dpi) >= MIN_DPI:
+        return round(dpi[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -126,7 +111,7 @@ def _words(tsv: str) -> _Page:
     where the photo's perspective lets the line drift up or down."""
     words: list[_Word] = []
     confidences: list[float] = []
-    for row in tsv.splitlines()[1:]:
+    for row in tsv.splitlines():
         cells = row.split("\t")
         if len(cells) != 12 or cells[0] != "5" or not cells[11].strip():
             continue
