@@ -346,18 +346,32 @@ def orders_list(
     ready: Annotated[
         bool, typer.Option("--ready", help="Only orders ready for activation.")
     ] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Orders on a page (50).")] = None,
+    after: Annotated[
+        str | None, typer.Option(help="The page after this order (LM1234567).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Orders with their state (and the label the portal shows)."""
+    """Orders with their state (and the label the portal shows), in code order, a page at a
+    time: the line under a full page says how to ask for the next."""
     from pipeline.services import queries as views
 
+    page = limit or views.ORDERS_PAGE
+    after_id = None
+    if after:
+        from pipeline.services import ops
+
+        after_id = ops_call(ops.parsed_code, after)
     with store(settings()) as st:
-        emit(
-            views.read(st, views.list_orders, state, ready=ready),
-            as_json,
-            "orders",
-            ["code", "type", "customer", "payment_method", "total", "state", "label"],
-        )
+        rows = views.read(st, views.list_orders, state, ready=ready, after=after_id, limit=page)
+    emit(
+        rows,
+        as_json,
+        "orders",
+        ["code", "type", "customer", "payment_method", "total", "state", "label"],
+    )
+    if len(rows) == page and not as_json:
+        typer.echo(f"next page: --after {rows[-1]['code']}")
 
 
 @orders_app.command("show")

@@ -114,7 +114,7 @@ def import_records(
     ]
     orders: dict[int, Order] = {}
     for part in _slices(changed):
-        locked = select(Order).where(Order.id.in_(_listed(part))).with_for_update()
+        locked = select(Order).where(Order.id.in_(listed(part))).with_for_update()
         orders.update((order.id, order) for order in session.scalars(locked))
     new_orders: list[dict[str, Any]] = []
     new_events: list[dict[str, Any]] = []
@@ -142,7 +142,7 @@ def stored_exports(session: Session, ids: Sequence[int]) -> dict[int, Stored]:
     stored: dict[int, Stored] = {}
     columns = (Order.id, Order.export_fingerprint, Order.export_row_hash)
     for part in _slices(list(ids)):
-        query = select(*columns).where(Order.id.in_(_listed(part)))
+        query = select(*columns).where(Order.id.in_(listed(part)))
         stored.update((oid, Stored(fp, row_hash)) for oid, fp, row_hash in session.execute(query))
     return stored
 
@@ -167,11 +167,12 @@ def _slices(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
-def _listed(ids: list[int]) -> BindParameter[list[int]]:
+def listed(ids: list[int]) -> BindParameter[list[int]]:
     """Integers written into the SQL, not sent as a thousand parameters: PostgreSQL would
     prepare a statement repeated with a thousand parameters and may then keep a generic plan
     that scans the table once for every statement (right after a large import its statistics
-    still say the table is empty)."""
+    still say the table is empty); and no count of them meets a driver's limit of parameters
+    (65,535 for psycopg), where the planner still reads each by its index."""
     return bindparam("ids", ids, expanding=True, literal_execute=True)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from pipeline.fulfilment import mark_ready
-from pipeline.orders import Actor, change_state
+from pipeline.orders import Actor, change_state, listed
 from pipeline.outbox import enqueue
 from pipeline.rules.order_documents import (
     CONTRACT,
@@ -26,13 +26,14 @@ from pipeline.store.models import Document, Message, Order
 
 
 def papers_on_file(session: Session, order_ids: list[int]) -> dict[int, list[Paper]]:
-    """The contracts and identity documents read and filed for each order."""
+    """The contracts and identity documents read and filed for each order (an empty list for
+    none), however many orders."""
     found: dict[int, list[Paper]] = {oid: [] for oid in order_ids}
     rows = session.execute(
         select(Document.order_id, Document.kind, Document.facts, Message.received_at)
         .join(Message, Document.message_id == Message.id)
         .where(
-            Document.order_id.in_(order_ids),
+            Document.order_id.in_(listed(order_ids)),
             Document.status == DocumentStatus.READ,
             Document.kind.in_([CONTRACT, IDENTITY]),
         )

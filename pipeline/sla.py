@@ -12,18 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import CompoundSelect, func, select, union
 from sqlalchemy.orm import Session
 
 from config import Settings
 from parsers.codes import order_code
+from pipeline.orders import listed
 from pipeline.paperwork import papers_on_file
 from pipeline.rules.business_calendar import BusinessCalendar, business_calendar
 from pipeline.rules.order_documents import complete_since
 from pipeline.rules.promises import payment_standing, standing
 from pipeline.rules.states import OrderState
 from pipeline.rules.statuses import UNREAD, OrderType, PaymentStatus
-from pipeline.store.models import Message, Order, OrderEvent, Payment, PaymentOrder
+from pipeline.store.models import Document, Message, Order, OrderEvent, Payment, PaymentOrder
 
 OPEN_PAYMENTS = (PaymentStatus.SCHEDULED, PaymentStatus.REVIEW)
 
@@ -48,29 +49,39 @@ class DocumentsClock:
 
 
 def documents_clocks(
-    session: Session, calendar: BusinessCalendar, settings: Settings, *, finished_too: bool = False
+    session: Session,
+    calendar: BusinessCalendar,
+    settings: Settings,
+    *,
+    due_from: datetime | None = None,
 ) -> list[DocumentsClock]:
     """Paid new-mailbox orders whose papers are complete, with when fulfilment is due; the
-    clock starts when both were true (papers may arrive before the payment). Only the orders
-    still in work, unless `finished_too` (the report's look back)."""
-    states = [OrderState.PROCESSING.value, *([OrderState.FULFILLED.value] if finished_too else [])]
-    orders = session.execute(
-        select(Order.id, Order.imported_at).where(
-            Order.order_type == OrderType.NEW_MAILBOX, Order.state.in_(states)
+    clock starts when both were true (papers may arrive before the payment). The orders still
+    in work; with `due_from` (the report's look back), those fulfilled too, of the orders whose
+    fulfilment may be due from then on: those paid or sent papers since `started_before`, not
+    the whole history."""
+    hours = settings.calendar
+    query = select(Order.id, Order.imported_at).where(Order.order_type == OrderType.NEW_MAILBOX)
+    if due_from is None:
+        query = query.where(Order.state == OrderState.PROCESSING.value)
+    else:
+        since = calendar.started_before(due_from, hours.documents_hours)
+        query = query.where(
+            Order.state.in_([OrderState.PROCESSING.value, OrderState.FULFILLED.value]),
+            Order.id.in_(listed(list(session.scalars(_clock_may_start(since))))),
         )
-    ).all()
+    orders = session.execute(query.order_by(Order.id)).all()
     ids = [oid for oid, _ in orders]
     papers = papers_on_file(session, ids)
     events = session.execute(
         select(OrderEvent.order_id, OrderEvent.to_state, func.min(OrderEvent.at))
         .where(
-            OrderEvent.order_id.in_(ids),
+            OrderEvent.order_id.in_(listed(ids)),
             OrderEvent.to_state.in_([OrderState.PROCESSING.value, OrderState.FULFILLED.value]),
         )
         .group_by(OrderEvent.order_id, OrderEvent.to_state)
     ).all()
     first = {(oid, state): at for oid, state, at in events}
-    hours = settings.calendar
     clocks = []
     for oid, imported in orders:
         complete = complete_since(papers[oid])
@@ -84,6 +95,21 @@ def documents_clocks(
         fulfilled = first.get((oid, OrderState.FULFILLED.value))
         clocks.append(DocumentsClock(oid, start, due, warn, fulfilled))
     return clocks
+
+
+def _clock_may_start(since: datetime) -> CompoundSelect:
+    """The orders whose documents clock may have started since `since`, as its start is
+    reckoned above: paid since (or imported since, the fallback), or a paper arrived since.
+    More than that, never fewer: each reads an index of moments."""
+    return union(
+        select(OrderEvent.order_id).where(
+            OrderEvent.at >= since, OrderEvent.to_state == OrderState.PROCESSING.value
+        ),
+        select(Order.id).where(Order.imported_at >= since),
+        select(Document.order_id)
+        .join(Message, Message.id == Document.message_id)
+        .where(Message.received_at >= since, Document.order_id.is_not(None)),
+    )
 
 
 def sla_items(session: Session, settings: Settings, now: datetime) -> list[SlaItem]:

@@ -722,6 +722,7 @@ NAIVE = datetime(2026, 5, 13, 10, 0)
         pytest.param(lambda: CAL.next_opening(NAIVE), id="next_opening"),
         pytest.param(lambda: CAL.payment_window(NAIVE), id="payment_window"),
         pytest.param(lambda: CAL.after_working_hours(NAIVE, 72), id="after_working_hours"),
+        pytest.param(lambda: CAL.started_before(NAIVE, 72), id="started_before"),
         pytest.param(lambda: CAL.local(NAIVE), id="local"),
     ],
 )
@@ -842,6 +843,34 @@ def test_property_documents_due_is_monotone(first: datetime, second: datetime) -
         assert utc(CAL.after_working_hours(early, hours)) <= utc(
             CAL.after_working_hours(late, hours)
         )
+
+
+@pytest.mark.parametrize(
+    ("due_from", "bound"),
+    [
+        # Thursday's report: 72 hours from before Friday 13 end by Tuesday 17's midnight
+        ("2026-11-19T00:00:00+01:00", "2026-11-13T00:00:00+01:00"),
+        # a Monday: back over the weekend
+        ("2026-11-23T00:00:00+01:00", "2026-11-17T00:00:00+01:00"),
+        # back over a weekend and 1 January: Monday 4, Thursday 31, Wednesday 30, Tuesday 29
+        ("2027-01-05T10:00:00+01:00", "2026-12-29T00:00:00+01:00"),
+    ],
+)
+def test_started_before_goes_back_one_working_day_more_than_the_hours(
+    due_from: str, bound: str
+) -> None:
+    assert CAL.started_before(at(due_from), 72).isoformat() == bound
+
+
+@PROPERTY_SETTINGS
+@given(ARRIVALS, st.sampled_from([1, 24, 25, 72]), st.integers(1, 14 * 86_400_000_000))
+def test_property_what_started_before_the_bound_was_due_before(
+    due_from: datetime, hours: int, earlier_us: int
+) -> None:
+    """The report's look-back: anything started before started_before(due_from, hours) had its
+    hours done before due_from, however the days fall."""
+    start = CAL.started_before(due_from, hours) - timedelta(microseconds=earlier_us)
+    assert utc(CAL.after_working_hours(start, hours)) < utc(due_from)
 
 
 @PROPERTY_SETTINGS

@@ -103,6 +103,51 @@ def test_import_rejects_exactly_the_bad_rows_and_exits_1(workspace: Workspace) -
     assert json.loads(again.stdout)["counts"] == {"rejected": 3, "unchanged": 2}
 
 
+def _import(workspace: Workspace, ids: list[int]) -> None:
+    from tests.docgen.orders import make_order, orders_csv
+
+    orders = [
+        make_order(str(oid), payment_method="prepagato" if oid % 2 else "bonifico") for oid in ids
+    ]
+    path = workspace.root / f"orders-{ids[0]}.csv"
+    path.write_text(orders_csv(orders), encoding="utf-8")
+    assert workspace.cli("orders", "import", str(path)).exit_code == 0
+
+
+def _page(workspace: Workspace, *options: str) -> list[str]:
+    result = workspace.cli("orders", "list", "--json", *options)
+    assert result.exit_code == 0, result.stdout
+    return [order["code"] for order in json.loads(result.stdout)]
+
+
+def test_orders_list_pages_in_code_order_after_a_cursor_that_stays_put(
+    workspace: Workspace,
+) -> None:
+    """A page of `--limit` orders, then the next `--after` the last one shown: every order
+    once, in code order; an order that comes meanwhile with a lower code moves no page."""
+    _import(workspace, [3000004, 3000002, 3000007, 3000001, 3000006, 3000003, 3000005])
+    pages, after = [], []
+    while page := _page(workspace, "--limit", "3", *after):
+        pages.append(page)
+        after = ["--after", page[-1]]
+    assert pages == [
+        ["LM3000001", "LM3000002", "LM3000003"],
+        ["LM3000004", "LM3000005", "LM3000006"],
+        ["LM3000007"],
+    ]
+    _import(workspace, [2999999])
+    assert _page(workspace, "--limit", "3", "--after", "LM3000003") == pages[1]
+    assert _page(workspace, "--limit", "2") == ["LM2999999", "LM3000001"]
+    paid = _page(workspace, "--state", "processing", "--limit", "2", "--after", "lm3000001")
+    assert paid == ["LM3000003", "LM3000005"]  # the prepaid ones, after the one given
+    assert len(_page(workspace)) == 8  # the default page holds them all
+    table = workspace.cli("orders", "list", "--limit", "3").stdout
+    assert table.rstrip().endswith("next page: --after LM3000002")
+    assert "next page" not in workspace.cli("orders", "list").stdout  # a page not full
+    refused = workspace.cli("orders", "list", "--after", "LM30001")
+    assert refused.exit_code == 2 and "not an order code" in str(refused.exception)
+
+
 def test_import_whose_worker_process_is_killed_exits_2_with_one_line(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

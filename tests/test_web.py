@@ -123,6 +123,30 @@ def test_every_page_answers_in_italian(client: TestClient, office: Office) -> No
     assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
 
 
+def test_the_ready_orders_come_a_page_at_a_time(
+    client: TestClient, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same query as `orders list --ready`, a page at a time after the last code shown."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from pipeline.store.models import Order
+
+    with office.store.unit() as session:  # both paid with their papers: the page only reads
+        ready = datetime.fromisoformat(NOW)
+        session.execute(update(Order).values(state="processing", ready_at=ready))
+    monkeypatch.setattr("web.pages.ITEMS_SHOWN", 1)
+    _log_in(client, VIEWER)
+    first = client.get("/orders?pronti=1").text
+    assert 'href="/orders/LM3385660"' in first and "LM3454898" not in first
+    assert "/orders?pronti=1&amp;dopo=LM3385660" in first
+    second = client.get("/orders?pronti=1&dopo=LM3385660").text
+    assert 'href="/orders/LM3454898"' in second and "LM3385660" not in second
+    assert "Nessun ordine trovato" in client.get("/orders?pronti=1&dopo=LM3454898").text
+    assert client.get("/orders?pronti=1&dopo=rubbish").text == first
+
+
 def test_documents_are_images_or_typed_downloads(client: TestClient, office: Office) -> None:
     _log_in(client, VIEWER)
     page = client.get(f"/documents/{office.document_id}/pages/1.png")

@@ -211,12 +211,22 @@ def document_file(call: Call) -> Response:
 def orders(call: Call) -> Response:
     text = call.request.query_params.get("q", "")
     ready = call.request.query_params.get("pronti") == "1"
+    after = _order_after(call.request.query_params.get("dopo")) if ready else None
     store = call.console.store
-    if ready:
-        found = q.read(store, q.list_orders, ready=True)
+    if ready:  # a page of them, in code order
+        found = q.read(store, q.list_orders, ready=True, after=after, limit=ITEMS_SHOWN)
     else:
         found = q.read(store, q.search_orders, text)
-    return call.page("orders.html", orders=found, q=text, ready=ready)
+    more = ready and len(found) == ITEMS_SHOWN
+    return call.page("orders.html", orders=found, q=text, ready=ready, after=after, more=more)
+
+
+def _order_after(code: str | None) -> int | None:
+    """The order a page of orders starts after (?dopo=LM1234567), or None: the first page."""
+    try:
+        return ops.parsed_code(code) if code else None
+    except Refused:
+        return None
 
 
 @page()

@@ -102,6 +102,18 @@ class BusinessCalendar:
             cursor = midnight
         raise ValueError(f"no {hours} working hours within {SEARCH_DAYS} days: check the closures")
 
+    def started_before(self, due_from: datetime, hours: int) -> datetime:
+        """A moment such that `hours` working hours from any time before it end before
+        `due_from`: midnight of the working day one more than those hours fill, going back
+        from `due_from`'s day. A look-back that finds what may be due from then on."""
+        day, needed = self.local(due_from).date(), -(-hours // 24) + 1
+        for _ in range(SEARCH_DAYS + hours // 24):
+            day -= timedelta(days=1)
+            needed -= self.is_working_day(day)
+            if needed == 0:
+                return datetime.combine(day, time(), self.zone)
+        raise ValueError(f"no {hours} working hours within {SEARCH_DAYS} days: check the closures")
+
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
     rules = settings.calendar

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from parsers.codes import order_code, order_id
 from parsers.identity import LATEST_DATE
@@ -91,10 +91,23 @@ def search_orders(session: Session, text: str, limit: int = SEARCH_LIMIT) -> lis
     return [order_row(o) for o in session.scalars(query.where(found))]
 
 
+ORDERS_PAGE = 50
+
+
 def list_orders(
-    session: Session, state: str | None = None, ids: list[int] | None = None, ready: bool = False
+    session: Session,
+    state: str | None = None,
+    *,
+    ready: bool = False,
+    ids: list[int] | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[Row]:
-    query = select(Order).order_by(Order.id)
+    """Orders in code order: with `limit`, a page of them after the order `after` (a cursor,
+    which stays put while new orders come, and reads only its page by the primary key)."""
+    query = select(Order).order_by(Order.id).limit(limit)
+    if after is not None:
+        query = query.where(Order.id > after)
     if state:
         query = query.where(Order.state == state)
     if ready:  # waiting for ops to activate them
@@ -135,8 +148,9 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": event.batch_id,
             }
         )
-    for payment in session.scalars(
-        select(Payment)
+    # Only the columns shown: an e-mail's body, a document's text are the bulk of their rows.
+    for payment in session.execute(
+        select(Payment.id, Payment.amount, Payment.status, Payment.decided_at, Payment.received_at)
         .join(PaymentOrder)
         .where(PaymentOrder.order_id == order.id)
         .order_by(Payment.id)
@@ -150,12 +164,16 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for document in session.scalars(
-        select(Document).where(Document.order_id == order.id).order_by(Document.id)
+    for document, arrived in session.execute(
+        select(Document, Message.received_at)
+        .join(Message, Message.id == Document.message_id)
+        .where(Document.order_id == order.id)
+        .options(load_only(*SUMMARISED, raiseload=True))
+        .order_by(Document.id)
     ):
         story.append(
             {
-                "at": _iso(document.message.received_at),
+                "at": _iso(arrived),
                 "what": "document",
                 "detail": document_summary(document),
                 "document": document.id,
@@ -163,8 +181,17 @@ def order_story(session: Session, order: Order) -> Row:
                 "batch": None,
             }
         )
-    for mail in session.scalars(
-        select(OutboxMessage).where(OutboxMessage.order_id == order.id).order_by(OutboxMessage.id)
+    for mail in session.execute(
+        select(
+            OutboxMessage.kind,
+            OutboxMessage.to_address,
+            OutboxMessage.status,
+            OutboxMessage.sent_at,
+            OutboxMessage.created_at,
+            OutboxMessage.batch_id,
+        )
+        .where(OutboxMessage.order_id == order.id)
+        .order_by(OutboxMessage.id)
     ):
         story.append(
             {
@@ -276,6 +303,20 @@ def document_pages(document: Document) -> int:
     """How many pages the document has (inside a file that may hold several)."""
     last = document.last_page or document.pages or 1
     return max(1, last - document.first_page + 1)
+
+
+# What document_summary reads of a document.
+SUMMARISED = (
+    Document.kind,
+    Document.subtype,
+    Document.facts,
+    Document.media_type,
+    Document.text_method,
+    Document.text_confidence,
+    Document.first_page,
+    Document.last_page,
+    Document.message_id,
+)
 
 
 def document_summary(document: Document) -> str:

@@ -70,7 +70,7 @@ def collect(session: Session, settings: Settings, day: date, now: datetime) -> D
     calendar = business_calendar(settings)
     clocks = [
         c
-        for c in documents_clocks(session, calendar, settings, finished_too=True)
+        for c in documents_clocks(session, calendar, settings, due_from=start)
         if start <= c.due_by < end
     ]
     handled = [c for c in clocks if c.fulfilled_at is not None and c.fulfilled_at <= c.due_by]

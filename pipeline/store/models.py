@@ -97,7 +97,12 @@ class Order(Base):
     """An order as the portal exported it, plus the state pecflow owns."""
 
     __tablename__ = "orders"
-    __table_args__ = (_one_of("order_type", OrderType),)
+    __table_args__ = (
+        # A state's orders in code order: a page of them (orders list --state, --ready) reads
+        # that state's alone, the counts by state only the index.
+        Index("ix_orders_state_id", "state", "id"),
+        _one_of("order_type", OrderType),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     order_type: Mapped[str] = mapped_column(_portal_text("order_type"))
@@ -125,13 +130,14 @@ class Order(Base):
     total_amount: Mapped[Decimal] = mapped_column(_portal_amount("total_amount"))
     payment_status: Mapped[str] = mapped_column(_portal_text("payment_status"))
     # pecflow's own fields: never written by an import.
-    state: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(32))
     state_changed_at: Mapped[datetime] = mapped_column(Timestamp)
     export_fingerprint: Mapped[str] = mapped_column(String(64))
     # The hash of the export's row as last read (its values before checking): a re-import
     # of the same row skips the checks (null until an import reads the order's row).
     export_row_hash: Mapped[str | None] = mapped_column(String(64))
-    imported_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Indexed: the nightly report looks for the orders imported paid since a moment.
+    imported_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     # When a paid new mailbox first had a signed contract and a valid identity document.
     ready_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -222,7 +228,8 @@ class Message(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     raw_format: Mapped[str] = mapped_column(String(8))
-    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Indexed: the papers that arrived since a moment (the report), retention's old messages.
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     ingested_at: Mapped[datetime] = mapped_column(Timestamp)
     sender: Mapped[str | None] = mapped_column(String(998))
     subject: Mapped[str | None] = mapped_column(Text)
@@ -290,7 +297,11 @@ class Payment(Base):
     """The facts of one receipt and what was decided about them."""
 
     __tablename__ = "payments"
-    __table_args__ = (_one_of("status", PaymentStatus),)
+    __table_args__ = (
+        # By status (open, scheduled), and the report's confirmed on a day.
+        Index("ix_payments_status_decided_at", "status", "decided_at"),
+        _one_of("status", PaymentStatus),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -307,10 +318,11 @@ class Payment(Base):
     trn: Mapped[str | None] = mapped_column(String(35))
     causale: Mapped[str | None] = mapped_column(Text)
     codes: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     not_before: Mapped[datetime | None] = mapped_column(Timestamp)
-    due_by: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Indexed: the report's payments due on a day.
+    due_by: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     allocations: Mapped[list[PaymentOrder]] = relationship(back_populates="payment")
@@ -322,7 +334,8 @@ class PaymentOrder(Base):
     __tablename__ = "payment_orders"
 
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    # Indexed: an order's payments (the key leads with the payment).
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
 
     payment: Mapped[Payment] = relationship(back_populates="allocations")
@@ -335,7 +348,8 @@ class OrderEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    at: Mapped[datetime] = mapped_column(Timestamp)
+    # Indexed: the orders paid since a moment (the report).
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
     cause: Mapped[str] = mapped_column(Text)
@@ -353,6 +367,7 @@ class ReviewItem(Base):
     __tablename__ = "review_items"
     __table_args__ = (
         Index("ix_review_items_status_created", "status", "created_at"),
+        Index("ix_review_items_created_at", "created_at"),  # the report's items of a day
         UniqueConstraint("message_id", "document_id", "reason", name="uq_review_items_source"),
         _one_of("status", ReviewStatus),
     )
