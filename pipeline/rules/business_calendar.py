@@ -104,8 +104,9 @@ class BusinessCalendar:
 
     def started_before(self, due_from: datetime, hours: int) -> datetime:
         """A moment such that `hours` working hours from any time before it end before
-        `due_from`: midnight of the working day one more than those hours fill, going back
-        from `due_from`'s day. A look-back that finds what may be due from then on."""
+        `due_from`: counting back from `due_from`'s day, midnight of the working day before
+        the whole working days those hours fill. What may be due from `due_from` on started
+        since (the report's look-back)."""
         day, needed = self.local(due_from).date(), -(-hours // 24) + 1
         for _ in range(SEARCH_DAYS + hours // 24):
             day -= timedelta(days=1)

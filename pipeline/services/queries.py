@@ -104,7 +104,8 @@ def list_orders(
     limit: int | None = None,
 ) -> list[Row]:
     """Orders in code order: with `limit`, a page of them after the order `after` (a cursor,
-    which stays put while new orders come, and reads only its page by the primary key)."""
+    which stays put while new orders come, and reads only its page, along the primary key or
+    a state's index)."""
     query = select(Order).order_by(Order.id).limit(limit)
     if after is not None:
         query = query.where(Order.id > after)
