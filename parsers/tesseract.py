@@ -2,10 +2,11 @@
 on), called in the parser worker through its C interface.
 
 The `tesseract` command loads its models (ita+eng) anew for every page it reads: 0.3 s of CPU,
-a third of reading an A4 page, and the whole of the second reading of a page on its head. The
-library keeps them loaded, once per worker process, and reads a page exactly as the command
-does (the same TSV, word for word). Its messages ("Estimating resolution as 248") go nowhere,
-as the command's captured stderr did.
+a third of reading an A4 page, and again for every further reading (a page on its head, small
+print enlarged). The library loads them once per worker process and reads a page exactly as
+the command does (the same TSV, word for word). Its messages ("Estimating resolution as 248")
+go nowhere, as the command's captured stderr did. A crash or a failed allocation inside it
+ends the worker, which the sandbox reports as the file's (Rejected) and replaces.
 """
 
 from __future__ import annotations
