@@ -3,6 +3,7 @@ same run, so that the machine's pace cancels out of the ratio."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -20,3 +21,15 @@ class Row:
     def ratio(self) -> float:
         """pecflow over its floor: a share of the rate for rates, a multiple for times."""
         return self.figure / self.floor if self.floor else float("nan")
+
+
+def print_rows(rows: list[Row], out: Callable[[str], None] = print) -> None:
+    out(
+        f"{'scenario':<52} {'pecflow':>10} {'floor':>10} {'unit':<6} {'ratio':>7}  "
+        f"{'floor is':<22} {'target':<18} met"
+    )
+    for r in rows:
+        out(
+            f"{r.scenario:<52} {r.figure:>10.3g} {r.floor:>10.3g} {r.unit:<6} {r.ratio:>7.2f}  "
+            f"{r.floor_name:<22} {r.target:<18} {'yes' if r.met else 'NO'}"
+        )

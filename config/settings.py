@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.italy import italy
 
 CONFIG_ENV = "PECFLOW_CONFIG"
 DEFAULT_CONFIG_NAME = "pecflow.toml"
@@ -182,7 +183,7 @@ class CalendarSettings(_Section):
     @field_validator("subdivision")
     @classmethod
     def _known_subdivision(cls, value: str) -> str:
-        if value and value not in holidays.Italy.subdivisions:
+        if value and value not in italy().subdivisions:
             raise ValueError(f"{value!r} is not an Italian province code (e.g. RM, MI), nor empty")
         return value
 

@@ -11,28 +11,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import Progress as RichProgress
-from rich.progress import TaskID
-from rich.table import Table
 
-from config import ConfigError, Settings, load_settings, masked_settings
-from jobs.edges import mail_edges
-from mailer.outbound.writer import MailWriter
-from pipeline.private_files import PRIVATE_UMASK, make_private
-from pipeline.services import queries as views
-from pipeline.services.error_lines import error_line
-from pipeline.services.imports import WorkerLost, import_orders
-from pipeline.store.db import SchemaOutOfDate, Store, make_engine, open_store, upgrade
-
+# Each command imports what it uses: a start loads typer and this module, and `pecflow --help`
+# or `review list` does not pay for the settings' validators, the parsers or the mail edges.
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from config import Settings
     from pipeline.services.run import Progress, RunReport
+    from pipeline.store.db import Store
 
 T = TypeVar("T")
 log = logging.getLogger("pecflow")
@@ -65,8 +58,15 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+
+@cache
+def console(stderr: bool = False) -> Console:
+    """Standard output (200 columns when it is not a terminal) or standard error."""
+    from rich.console import Console
+
+    return Console(stderr=True) if stderr else Console(width=None if sys.stdout.isatty() else 200)
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 NowOpt = Annotated[
     str | None,
@@ -93,13 +93,17 @@ def _main(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
+    from pipeline.private_files import PRIVATE_UMASK
+
     _State.config = config
     # What pecflow writes is for the service user alone, whatever umask ops start it with.
     os.umask(PRIVATE_UMASK)
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler
     if sys.stderr.isatty():
-        handler = RichHandler(console=err, show_path=False)
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=console(stderr=True), show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -109,6 +113,8 @@ def _main(
 
 
 def settings() -> Settings:
+    from config import ConfigError, load_settings
+
     try:
         _State.settings = load_settings(_State.config)
     except ConfigError as exc:
@@ -136,11 +142,15 @@ def parse_now(value: str | None, zone: ZoneInfo | None = None, what: str = "--no
 def opening(cfg: Settings) -> Iterator[None]:
     """Opening the data folder and the database: what stops it is one line (exit 2), in the
     words of pipeline/services/error_lines.py; an unknown file error stays an internal error."""
+    from pipeline.store.db import SchemaOutOfDate
+
     try:
         yield
     except SchemaOutOfDate as exc:
         raise UserError(str(exc)) from None
     except Exception as exc:
+        from pipeline.services.error_lines import error_line
+
         line = error_line(exc, cfg, connecting=True)
         if line is None and isinstance(exc, OSError):
             raise
@@ -149,6 +159,10 @@ def opening(cfg: Settings) -> Iterator[None]:
 
 @contextmanager
 def store(cfg: Settings, dry_run: bool = False) -> Iterator[Store]:
+    from mailer.outbound.writer import MailWriter
+    from pipeline.private_files import make_private
+    from pipeline.store.db import open_store
+
     with opening(cfg):
         make_private(cfg)
         opened = open_store(cfg.database_url, dry_run=dry_run, renderer=MailWriter())
@@ -178,9 +192,11 @@ def emit(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
+    from rich.table import Table
+
     items = rows if isinstance(rows, list) else [rows]
     if not items:
-        out.print(f"{title}: none" if title else "none")
+        console().print(f"{title}: none" if title else "none")
         return
     names = columns or list(items[0].keys())
     table = Table(title=title or None, show_lines=False)
@@ -188,15 +204,19 @@ def emit(
         table.add_column(name, overflow="fold")
     for row in items:
         table.add_row(*("" if row.get(n) is None else str(row.get(n)) for n in names))
-    out.print(table)
+    console().print(table)
 
 
 @contextmanager
 def progress_bars() -> Iterator[Progress]:
     """Rich bars per stage on a terminal; elsewhere the log lines tell the progress."""
+    err = console(stderr=True)
     if not err.is_terminal:
         yield lambda _stage, _done, _total: None
         return
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
+
     tasks: dict[str, TaskID] = {}
     with RichProgress(console=err, transient=True) as bars:
 
@@ -234,6 +254,8 @@ def init(
 @config_app.command("show")
 def config_show(as_json: JsonOpt = False) -> None:
     """The effective settings (file + environment), secrets masked."""
+    from config import masked_settings
+
     data = masked_settings(settings())
     if as_json:
         emit(data, True)
@@ -247,6 +269,9 @@ def config_show(as_json: JsonOpt = False) -> None:
 
 
 def _upgrade(cfg: Settings) -> None:
+    from pipeline.private_files import make_private
+    from pipeline.store.db import make_engine, upgrade
+
     with opening(cfg):
         make_private(cfg)
         engine = make_engine(cfg.database_url)
@@ -285,6 +310,7 @@ def orders_import(
     A file that cannot be read as an export at all (not UTF-8, no header) is refused whole,
     nothing imported: one line on stderr saying which row and what to do, exit 2."""
     from pipeline.rules.orders_import import ExportUnreadable
+    from pipeline.services.imports import WorkerLost, import_orders
 
     cfg = settings()
     try:
@@ -320,7 +346,7 @@ def orders_list(
     ready: Annotated[
         bool, typer.Option("--ready", help="Only orders ready for activation.")
     ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="Orders on a page.")] = views.ORDERS_PAGE,
+    limit: Annotated[int | None, typer.Option(min=1, help="Orders on a page (50).")] = None,
     after: Annotated[
         str | None, typer.Option(help="The page after this order (LM1234567).")
     ] = None,
@@ -328,20 +354,23 @@ def orders_list(
 ) -> None:
     """Orders with their state (and the label the portal shows), in code order, a page at a
     time: the line under a full page says how to ask for the next."""
+    from pipeline.services import queries as views
+
+    page = limit or views.ORDERS_PAGE
     after_id = None
     if after:
         from pipeline.services import ops
 
         after_id = ops_call(ops.parsed_code, after)
     with store(settings()) as st:
-        rows = views.read(st, views.list_orders, state, ready=ready, after=after_id, limit=limit)
+        rows = views.read(st, views.list_orders, state, ready=ready, after=after_id, limit=page)
     emit(
         rows,
         as_json,
         "orders",
         ["code", "type", "customer", "payment_method", "total", "state", "label"],
     )
-    if len(rows) == limit and not as_json:
+    if len(rows) == page and not as_json:
         typer.echo(f"next page: --after {rows[-1]['code']}")
 
 
@@ -383,6 +412,7 @@ def orders_activate(
     """Activate a ready order: the activation e-mail (and the password's) go out at once, the
     order becomes fulfilled. With `fulfilment.provisioner = "local"` pecflow makes the user-id
     and password itself (and activates ready orders on its own in every run)."""
+    from jobs.edges import mail_edges
     from pipeline.services import ops
 
     cfg = settings()
@@ -415,6 +445,8 @@ def orders_activate(
 
 
 def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
+    from pipeline.services import queries as views
+
     rows = views.read(st, views.run_rows, report.batch_id, report.message_ids)
     messages, items, orders = rows["messages"], rows["items"], rows["orders"]
     data = {
@@ -455,6 +487,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Poll the drop folder, process what arrived, send the outbox; exit 1 if any item failed."""
+    from jobs.edges import mail_edges
     from pipeline.services import ops
 
     if not once:
@@ -473,6 +506,8 @@ def run(
 @batches_app.command("list")
 def batches_list(as_json: JsonOpt = False) -> None:
     """The latest batches, newest first."""
+    from pipeline.services import queries as views
+
     with store(settings()) as st:
         emit(views.read(st, views.list_batches), as_json, "batches")
 
@@ -480,6 +515,8 @@ def batches_list(as_json: JsonOpt = False) -> None:
 @batches_app.command("show")
 def batches_show(batch_id: int, as_json: JsonOpt = False) -> None:
     """One batch and the outcome of each of its items."""
+    from pipeline.services import queries as views
+
     with store(settings()) as st:
         batch = views.read(st, views.batch_detail, batch_id)
     if batch is None:
@@ -502,6 +539,7 @@ def batches_rerun(
     as_json: JsonOpt = False,
 ) -> None:
     """Retry what a batch left failed or unfinished, as a new batch linked to it."""
+    from jobs.edges import mail_edges
     from pipeline.services import ops
 
     cfg = settings()
@@ -525,6 +563,8 @@ def review_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Items waiting for a human, oldest first."""
+    from pipeline.services import queries as views
+
     with store(settings()) as st:
         emit(
             views.read(st, views.list_reviews, all_items),
@@ -586,6 +626,8 @@ def outbox_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Customer e-mails and whether they were sent."""
+    from pipeline.services import queries as views
+
     with store(settings()) as st:
         emit(
             views.read(st, views.list_outbox, status),
@@ -610,7 +652,7 @@ def outbox_show(outbox_id: int, as_json: JsonOpt = False) -> None:
         f"{a['filename']} ({a['type']}, {a['bytes']} bytes)" for a in detail["attachments"]
     )
     emit([{"field": k, "value": v} for k, v in detail.items()], False, f"e-mail {outbox_id}")
-    out.print(text, markup=False, highlight=False)
+    console().print(text, markup=False, highlight=False)
 
 
 @outbox_app.command("preview")
@@ -621,6 +663,7 @@ def outbox_preview(
     ] = None,
 ) -> None:
     """The e-mail exactly as it would be sent (MIME, attachments), on the terminal or as .eml."""
+    from jobs.edges import mail_edges
     from pipeline.services import ops
 
     cfg = settings()
@@ -646,6 +689,7 @@ def outbox_retry(outbox_id: int) -> None:
 @mailbox_app.command("check")
 def mailbox_check(as_json: JsonOpt = False) -> None:
     """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
+    from jobs.edges import mail_edges
     from pipeline.services import ops
 
     cfg = settings()
@@ -705,6 +749,7 @@ def report(
 @app.command()
 def purge(now: NowOpt = None) -> None:
     """Apply retention now (the scheduler does it nightly): old archived bytes, old reports."""
+    from jobs.edges import mail_edges
     from pipeline.services.scheduled import Jobs
 
     cfg = settings()
@@ -756,6 +801,7 @@ def sla_documents_due(time: TimeArg, as_json: JsonOpt = False) -> None:
 def sla_late(now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Payments and documents late or at risk; exit 1 when anything is late."""
     from pipeline.rules.promises import LATE
+    from pipeline.services import queries as views
     from pipeline.sla import sla_items
 
     cfg = settings()
@@ -847,6 +893,7 @@ def web(
     """Serve the ops console (uvicorn), behind a reverse proxy that terminates TLS."""
     import uvicorn
 
+    from jobs.edges import mail_edges
     from web.app import Console, create_app
 
     cfg = settings()
@@ -876,6 +923,8 @@ def main() -> None:
         typer.echo("pecflow: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        from pipeline.services.error_lines import error_line
+
         line = error_line(exc, _State.settings)  # a full disk, a data folder gone read-only…
         if line is not None:
             log.debug("%s", line, exc_info=True)

@@ -14,8 +14,10 @@ from parsers.pdf_text import extract_pdf_text
 from parsers.sandbox import Rejected, Sandbox
 from parsers.signed import Signature, open_signed, pdf_signatures
 from parsers.sniff import SIGNED_ENVELOPE, XML, sniff
+from pipeline.rules.statuses import DocumentStatus
 
-READ, UNREADABLE, QUARANTINED, SKIPPED = "read", "unreadable", "quarantined", "skipped"
+READ, UNREADABLE = DocumentStatus.READ, DocumentStatus.UNREADABLE
+QUARANTINED, SKIPPED = DocumentStatus.QUARANTINED, DocumentStatus.SKIPPED
 # Below this mean word confidence OCR text goes to a human instead of the matcher.
 OCR_MIN_CONFIDENCE = 0.6
 OCR_CALLS = 4  # the sandbox allows this many Tesseract timeouts for one document

@@ -11,9 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.feedparser import BytesFeedParser
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
+from pathlib import Path
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -22,6 +24,7 @@ from PIL import Image
 from parsers.noise import SPAM, automatic, noise, spam
 from parsers.sniff import SIGNED_ENVELOPE, sniff
 
+FEED_CHUNK = 1024 * 1024
 MAX_DEPTH = 3  # forwarded messages opened inside one another
 MAX_NESTING = 30  # multipart levels, against hostile nesting
 MAX_PARTS = 500
@@ -228,7 +231,20 @@ def _postacert(envelope: Message) -> Message | None:
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    envelope = message_from_bytes(raw)
+    return _parsed(message_from_bytes(raw))
+
+
+def parse_message_file(path: Path) -> ParsedMessage:
+    """The same from a file, fed to the parser a chunk at a time: a large message is never
+    held whole, nor split into lines all at once (each line an object)."""
+    parser = BytesFeedParser()
+    with path.open("rb") as handle:
+        while chunk := handle.read(FEED_CHUNK):
+            parser.feed(chunk)
+    return _parsed(parser.close())
+
+
+def _parsed(envelope: Message) -> ParsedMessage:
     receipt = (envelope.get("X-Ricevuta") or "").strip().lower() or None
     content, pec = envelope, {}
     if (envelope.get("X-Trasporto") or "").strip().lower() == "posta-certificata":

@@ -1,18 +1,16 @@
 """Text from scans and photos with Tesseract, and the confidence of it. Runs inside the parser
-sandbox; every Tesseract call has the parse time limit.
+sandbox; every Tesseract reading has the parse time limit.
 
 Each page is first turned so that its lines are horizontal (parsers.upright: skew and quarter
 turns). Tesseract's confidence then tells whether the page stood on its head: below
 `FLIP_BELOW` the page is read once more turned round, and the better reading is kept. An
-upright page costs one Tesseract call, as much as the bare command.
+upright page costs one reading by Tesseract's library (parsers.tesseract), less than the bare
+command, which loads its models for every page.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from PIL import Image, ImageOps, ImageSequence
 from parsers.barcodes import read_barcodes
 from parsers.classify import DocumentKind, classify_text
 from parsers.sandbox import Rejected
+from parsers.tesseract import read_tsv
 from parsers.upright import first_turn
 
 DPI = 300  # PDF pages are rendered at this resolution
@@ -39,8 +38,6 @@ MAX_ENLARGEMENT = 2.5
 # well either way, and its digits in boxes read better as they were.
 ENLARGED_BETTER_BY = 0.03
 SURE_WORD = 60  # confidence (0-100) of the words whose height counts
-# One Tesseract thread per page: the sandbox already reads one file per core.
-_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 @dataclass(frozen=True)
@@ -86,29 +83,17 @@ def _mean(confidences: list[float]) -> float:
     return sum(confidences) / len(confidences) / 100 if confidences else 0.0
 
 
-def _tesseract(image: Image.Image, timeout: float) -> str:
-    if shutil.which("tesseract") is None:
-        raise Rejected("needs OCR, and Tesseract is not installed")
-    buffer = io.BytesIO()
-    # PNG: Tesseract reads it faster than raw PPM. The resolution goes along only when known (a
-    # rendered PDF page, a scan that says it): Tesseract guesses it better than a wrong figure,
-    # and a forced 300 dpi slows photos down by a fifth.
-    dpi = image.info.get("dpi")
-    known = isinstance(dpi, tuple) and len(dpi) == 2 and min(dpi) >= MIN_DPI
-    image.save(buffer, "PNG", compress_level=1, **({"dpi": dpi} if known else {}))
-    command = ["tesseract", "stdin", "stdout", "-l", LANGUAGES, "--psm", "11"]
-    try:
-        done = subprocess.run(
-            [*command, "tsv"],
-            input=buffer.getvalue(),
-            capture_output=True,
-            timeout=timeout,
-            env=_ENV,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise Rejected(f"OCR took longer than {timeout:g} s") from None
-    return done.stdout.decode("utf-8", errors="replace")
+def _tesseract(page: Image.Image, timeout: float) -> str:
+    return read_tsv(page, LANGUAGES, _resolution(page), timeout)
+
+
+def _resolution(page: Image.Image) -> int | None:
+    """Known for a rendered PDF page or a scan that says it, else None: Tesseract guesses it
+    better than a wrong figure, and a forced 300 dpi slows photos down by a fifth."""
+    dpi = page.info.get("dpi")
+    if isinstance(dpi, tuple) and len(dpi) == 2 and min(dpi) >= MIN_DPI:
+        return round(dpi[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -126,7 +111,7 @@ def _words(tsv: str) -> _Page:
     where the photo's perspective lets the line drift up or down."""
     words: list[_Word] = []
     confidences: list[float] = []
-    for row in tsv.splitlines()[1:]:
+    for row in tsv.splitlines():
         cells = row.split("\t")
         if len(cells) != 12 or cells[0] != "5" or not cells[11].strip():
             continue
@@ -197,8 +182,9 @@ def _brightened(page: Image.Image) -> Image.Image:
     return ImageOps.autocontrast(page, cutoff=CONTRAST_CUTOFF)
 
 
-def read_page(image: Image.Image, timeout: float) -> _Page:
-    page = _brightened(ImageOps.grayscale(image))
+def read_page(page: Image.Image, timeout: float) -> _Page:
+    """`page`: grey ("L"), as decoded or rendered."""
+    page = _brightened(page)
     angle = first_turn(page)
     reading = _words(_tesseract(_turned(page, angle), timeout))
     if reading.confidence < FLIP_BELOW:
@@ -243,6 +229,11 @@ def _check_pixels(width: int, height: int) -> None:
 
 def ocr_image(data: bytes, max_pages: int, timeout: float) -> OcrText:
     """A photo or scan: JPEG, PNG, or TIFF with one or more pages."""
+    return ocr_images(image_pages(data, max_pages), timeout)
+
+
+def image_pages(data: bytes, max_pages: int) -> list[Image.Image]:
+    """The pages of a photo or scan, grey and turned as its EXIF orientation says."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -251,15 +242,19 @@ def ocr_image(data: bytes, max_pages: int, timeout: float) -> OcrText:
                 frames = getattr(image, "n_frames", 1)
                 if frames > max_pages:
                     raise Rejected(f"too many pages ({frames}, the limit is {max_pages})")
+                # A JPEG decodes straight to grey (its luma alone): a sixth of the time of
+                # decoding its colours and then dropping them.
+                image.draft("L", image.size)
                 pages = []
                 for frame in ImageSequence.Iterator(image):
                     _check_pixels(*frame.size)
-                    pages.append(ImageOps.exif_transpose(frame).convert("L"))
+                    ImageOps.exif_transpose(frame, in_place=True)
+                    pages.append(frame.convert("L"))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Rejected(f"image larger than {MAX_PIXELS} pixels (a decompression bomb?)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise Rejected(f"unreadable image ({exc})") from None
-    return ocr_images(pages, timeout)
+    return pages
 
 
 def ocr_pdf(data: bytes, max_pages: int, timeout: float) -> OcrText:

@@ -7,13 +7,18 @@ workers and then decides them one at a time, in order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from parsers.documents import DocumentReading, ParseLimits, read_attachment
-from parsers.mime import Attachment, ParsedMessage, bare_file, parse_message
+from parsers.mime import (
+    Attachment,
+    ParsedMessage,
+    bare_file,
+    parse_message,
+    parse_message_file,
+)
 from parsers.sandbox import Rejected, Sandbox
 
 
@@ -26,7 +31,7 @@ class MessageReading:
 
 def read_message(
     size: int,
-    load: Callable[[], bytes],
+    stored: str | bytes,
     bare_filename: str | None,
     limits: ParseLimits,
     sandbox: Sandbox,
@@ -34,17 +39,16 @@ def read_message(
     bare: bool = False,
     received_at: datetime | None = None,
 ) -> MessageReading:
-    """`bare`: a file dropped without a message around it. An oversized message is never
+    """`stored`: the archived message's path, read by a worker (so the batch never holds a
+    message's bytes), or the bytes where none is written (a dry run's new messages).
+    `bare`: a file dropped without a message around it. An oversized message is never
     loaded. `received_at`: when it arrived, the moment its signatures are checked for."""
     if size > limits.max_message_bytes:
         return MessageReading(rejected=f"message too large ({size} bytes)")
-    if bare:
-        parsed = bare_file(load(), bare_filename)
-    else:
-        try:
-            parsed = sandbox.run(parse_message, (load(),), limits.timeout_seconds)
-        except Rejected as exc:
-            return MessageReading(rejected=f"unreadable message: {exc.reason}")
+    try:
+        parsed = sandbox.run(parse_stored, (stored, bare, bare_filename), limits.timeout_seconds)
+    except Rejected as exc:
+        return MessageReading(rejected=f"unreadable message: {exc.reason}")
     if parsed.pec_receipt or parsed.noise:
         return MessageReading(parsed)  # nothing in it is read: a bounce carries our own mail
     # A file attached many times over is read once: a hostile message cannot cost more for it.
@@ -54,6 +58,13 @@ def read_message(
         if key not in read:
             read[key] = read_attachment(attachment, limits, sandbox, received_at)
     return MessageReading(parsed, documents=tuple(read[key] for key in keys))
+
+
+def parse_stored(stored: str | bytes, bare: bool, filename: str | None) -> ParsedMessage:
+    """In a worker: the message's bytes are read here, from the archive, not handed over."""
+    if bare:
+        return bare_file(Path(stored).read_bytes() if isinstance(stored, str) else stored, filename)
+    return parse_message_file(Path(stored)) if isinstance(stored, str) else parse_message(stored)
 
 
 def _same_reading(attachment: Attachment) -> tuple[str, str, str, bytes]:

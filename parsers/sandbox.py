@@ -1,11 +1,12 @@
 """Parsers run in worker processes with a memory limit, and each call with a time limit, so that
 a hostile file costs a worker, never the batch.
 
-The workers (a pebble pool) are forked from the running program and reused: a call costs a
-message on a pipe instead of a new process, which keeps pecflow's reading as fast as the bare
-parser. A call past its time is killed with its worker; a worker is replaced after a number of
-calls, and a Sandbox lives for one batch. Workers leave with os._exit and never touch the
-parent's database connections.
+The workers (a pebble pool) are forked from a lean server process started once with the
+parsers loaded (multiprocessing's forkserver), not from the batch, whose pages a forked worker
+would carry; they are reused: a call costs a message on a pipe instead of a new process, which
+keeps pecflow's reading as fast as the bare parser. A call past its time is killed with its
+worker; a worker is replaced after a number of calls, and a Sandbox lives for one batch.
+Workers share nothing with the batch: no database connection, no message it holds.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class SandboxFailed(Exception):
     read again when the batch is rerun; the next call starts fresh workers."""
 
 
+def _workers_context() -> multiprocessing.context.BaseContext:
+    """Workers are forked from a lean server process started once, with the parsers loaded,
+    not from the batch: a worker forked from a batch that has grown would carry its pages."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["parsers.reading"])
+    return context
+
+
 def _limit_memory(extra: int) -> None:
     """Allow the worker `extra` bytes beyond the address space it inherited at the fork, which
     is the whole running program's and not the parser's to spend."""
@@ -77,7 +86,7 @@ class Sandbox:
             max_tasks=CALLS_PER_WORKER,
             initializer=_limit_memory,
             initargs=(self.memory_bytes,),
-            context=multiprocessing.get_context("fork"),
+            context=_workers_context(),
         )
 
     def run(self, func: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:

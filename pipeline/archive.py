@@ -7,6 +7,8 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,8 +28,10 @@ class Archive:
             return sha
         return self.put_stream(io.BytesIO(data))[0]
 
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
-        """Store a file of any size without holding it in memory; returns hash and size."""
+    def put_stream(self, stream: BinaryIO, *, sync: bool = True) -> tuple[str, int]:
+        """Store a file of any size without holding it in memory; returns hash and size.
+        `sync=False`: the caller makes it durable with `sync` before relying on it (one
+        wait for a group of files instead of one each)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         digest, size = hashlib.sha256(), 0
@@ -38,7 +42,8 @@ class Archive:
                     size += len(chunk)
                     out.write(chunk)
                 out.flush()
-                os.fsync(out.fileno())
+                if sync:
+                    os.fsync(out.fileno())
             sha = digest.hexdigest()
             self._publish(Path(tmp), sha)
         except OSError as exc:
@@ -52,6 +57,22 @@ class Archive:
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+    def sync(self, shas: Iterable[str]) -> None:
+        """Make these files durable. The waits overlap (fsync lets other threads run), so the
+        disk can commit them together."""
+        paths = [self.path(sha) for sha in dict.fromkeys(shas)]
+        if len(paths) <= 1:
+            for path in paths:
+                _fsync(path)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+            list(pool.map(_fsync, paths))
+
+    def readable(self, sha256: str) -> str | bytes:
+        """What a parser worker reads the bytes from: the file's path (handing over a path,
+        not the bytes, keeps large messages out of the batch's memory)."""
+        return str(self.path(sha256))
 
     def head(self, sha256: str, size: int) -> bytes:
         with self.path(sha256).open("rb") as handle:
@@ -69,6 +90,14 @@ class Archive:
             os.link(tmp, final)
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class DryRunArchive(Archive):
     """Reads the real archive, keeps new bytes in memory: a dry run writes nothing to disk."""
 
@@ -76,7 +105,7 @@ class DryRunArchive(Archive):
         super().__init__(root)
         self._new: dict[str, bytes] = {}
 
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+    def put_stream(self, stream: BinaryIO, *, sync: bool = True) -> tuple[str, int]:
         data = stream.read()
         sha = hashlib.sha256(data).hexdigest()
         self._new[sha] = data
@@ -84,6 +113,13 @@ class DryRunArchive(Archive):
 
     def get(self, sha256: str) -> bytes:
         return self._new[sha256] if sha256 in self._new else super().get(sha256)
+
+    def sync(self, shas: Iterable[str]) -> None:
+        return None  # nothing was written
+
+    def readable(self, sha256: str) -> str | bytes:
+        """New bytes have no file: the worker is handed them."""
+        return self._new[sha256] if sha256 in self._new else super().readable(sha256)
 
     def head(self, sha256: str, size: int) -> bytes:
         return self.get(sha256)[:size]

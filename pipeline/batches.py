@@ -100,6 +100,15 @@ def finish_batch(
     return batch
 
 
+def forget_if_empty(session: Session, batch: Batch) -> bool:
+    """Delete a finished batch that recorded nothing, no item and no error (an idle poll's,
+    one of thousands a week that would bury the batches ops look at); whether it did."""
+    if batch.items or batch.error:
+        return False
+    session.delete(batch)
+    return True
+
+
 def abandon_dead(session: Session, now: datetime) -> list[Batch]:
     """Mark `abandoned` the running batches whose process has died (killed, or the machine
     restarted), with when and why; what their items did stays recorded."""

@@ -1,8 +1,13 @@
-"""Source -> archive -> message row: the first step, after which nothing can be lost."""
+"""Source -> archive -> message row: the first step, after which nothing can be lost.
+
+Two halves, so that a batch can take many messages with one commit: `archived` writes the
+bytes (not yet synced: `Archive.sync` makes a group durable before its rows are committed),
+`store_row` adds the message's row in the caller's transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from typing import BinaryIO
@@ -14,10 +19,23 @@ from pipeline.archive import Archive
 from pipeline.batches import record_item
 from pipeline.rules.statuses import MessageOutcome
 from pipeline.sources import Ingested
-from pipeline.store.db import Store
 from pipeline.store.models import Message
 
 HEADER_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A message's bytes in the archive, and what its row will say of where it came from."""
+
+    sha256: str
+    size: int
+    message_id: str | None  # the Message-ID header
+    source: str
+    source_id: str
+    raw_format: str
+    received_at: datetime
+    filename: str | None = None  # a bare file's name, the only name it has
 
 
 def _message_id_header(head: bytes) -> str | None:
@@ -25,8 +43,7 @@ def _message_id_header(head: bytes) -> str | None:
     return value[:998] or None
 
 
-def ingest(
-    store: Store,
+def archived(
     archive: Archive,
     stream: BinaryIO,
     *,
@@ -34,55 +51,52 @@ def ingest(
     source_id: str,
     raw_format: str,
     received_at: datetime,
-    batch_id: int,
-    now: datetime,
     filename: str | None = None,
-    also: Callable[[Session], None] | None = None,
-) -> Ingested:
-    """Archive the bytes, then commit the row (and `also`, e.g. a mailbox cursor, with it).
-
-    A message seen before (the same bytes, or the same Message-ID) adds nothing but a
-    `duplicate` item in the batch.
-    """
-    sha, size = archive.put_stream(stream)
+) -> Arrival:
+    """Write the bytes to the archive (streamed, never held whole), not yet synced."""
+    sha, size = archive.put_stream(stream, sync=False)
     message_id = (
         _message_id_header(archive.head(sha, HEADER_BYTES)) if raw_format == "rfc822" else None
     )
-    with store.unit() as session:
-        same = Message.sha256 == sha
-        earlier = session.scalar(
-            select(Message)
-            .where(or_(same, Message.message_id_header == message_id) if message_id else same)
-            .order_by(Message.id)
-            .limit(1)
+    return Arrival(sha, size, message_id, source, source_id, raw_format, received_at, filename)
+
+
+def store_row(session: Session, arrival: Arrival, *, batch_id: int, now: datetime) -> Ingested:
+    """The message's row, in the caller's transaction. A message seen before (the same
+    bytes, or the same Message-ID) adds nothing but a `duplicate` item in the batch."""
+    same = Message.sha256 == arrival.sha256
+    mid = arrival.message_id
+    earlier = session.scalar(
+        select(Message)
+        .where(or_(same, Message.message_id_header == mid) if mid else same)
+        .order_by(Message.id)
+        .limit(1)
+    )
+    if earlier is not None:
+        record_item(
+            session,
+            batch_id,
+            "message",
+            arrival.source_id,
+            "duplicate",
+            now,
+            detail=f"same message as {earlier.id}",
+            message_id=earlier.id,
         )
-        if also is not None:
-            also(session)
-        if earlier is not None:
-            record_item(
-                session,
-                batch_id,
-                "message",
-                source_id,
-                "duplicate",
-                now,
-                detail=f"same message as {earlier.id}",
-                message_id=earlier.id,
-            )
-            return Ingested(earlier.id, True, earlier.outcome)
-        # A bare file has no message around it: its name (the admin's) is all there is to show.
-        message = Message(
-            source=source,
-            source_id=source_id,
-            sha256=sha,
-            size=size,
-            raw_format=raw_format,
-            message_id_header=message_id,
-            received_at=received_at,
-            ingested_at=now,
-            outcome=MessageOutcome.RECEIVED,
-            facts={"filename": filename} if filename else {},
-        )
-        session.add(message)
-        session.flush()
-        return Ingested(message.id, False, message.outcome)
+        return Ingested(earlier.id, True, earlier.outcome)
+    # A bare file has no message around it: its name (the admin's) is all there is to show.
+    message = Message(
+        source=arrival.source,
+        source_id=arrival.source_id,
+        sha256=arrival.sha256,
+        size=arrival.size,
+        raw_format=arrival.raw_format,
+        message_id_header=mid,
+        received_at=arrival.received_at,
+        ingested_at=now,
+        outcome=MessageOutcome.RECEIVED,
+        facts={"filename": arrival.filename} if arrival.filename else {},
+    )
+    session.add(message)
+    session.flush()
+    return Ingested(message.id, False, message.outcome)

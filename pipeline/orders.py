@@ -6,15 +6,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.rules.orders_import import OrderRecord, Outcome, Stored, Unchanged
 from pipeline.rules.states import RANK, OrderState, initial_state, transition
 from pipeline.store.bulk import insert_rows
 from pipeline.store.models import Order, OrderEvent
+
+# The export's rules (their e-mail and tax code checkers) load with an import, not with
+# every change of state.
+if TYPE_CHECKING:
+    from pipeline.rules.orders_import import OrderRecord, Outcome, Stored, Unchanged
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ def marked_unchanged(outcomes: list[Outcome], stored: Mapping[int, Stored]) -> l
     back little for a re-import), with the row's hash when the stored one differs. An order
     another import changed since then is left as that import wrote it, as if this one had
     come first."""
+    from pipeline.rules.orders_import import OrderRecord, Unchanged
+
     marked: list[Outcome] = []
     for outcome in outcomes:
         known = stored.get(outcome.order_id) if isinstance(outcome, OrderRecord) else None
@@ -131,6 +137,8 @@ def import_records(
 
 def stored_exports(session: Session, ids: Sequence[int]) -> dict[int, Stored]:
     """What each of these orders that exists keeps of its export row."""
+    from pipeline.rules.orders_import import Stored
+
     stored: dict[int, Stored] = {}
     columns = (Order.id, Order.export_fingerprint, Order.export_row_hash)
     for part in _slices(list(ids)):

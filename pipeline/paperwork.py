@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from parsers.documents import READ
 from pipeline.fulfilment import mark_ready
 from pipeline.orders import Actor, change_state, listed
 from pipeline.outbox import enqueue
@@ -22,7 +21,7 @@ from pipeline.rules.order_documents import (
     missing_papers,
 )
 from pipeline.rules.states import OrderState
-from pipeline.rules.statuses import OrderType
+from pipeline.rules.statuses import DocumentStatus, OrderType
 from pipeline.store.models import Document, Message, Order
 
 
@@ -35,7 +34,7 @@ def papers_on_file(session: Session, order_ids: list[int]) -> dict[int, list[Pap
         .join(Message, Document.message_id == Message.id)
         .where(
             Document.order_id.in_(listed(order_ids)),
-            Document.status == READ,
+            Document.status == DocumentStatus.READ,
             Document.kind.in_([CONTRACT, IDENTITY]),
         )
     )

@@ -22,10 +22,10 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
-from config import Settings
+if TYPE_CHECKING:
+    from config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ class Tightened:
 
 def sqlite_path(settings: Settings) -> Path | None:
     """The SQLite database file of the settings; None for another database or :memory:."""
+    from sqlalchemy.engine import make_url  # here: each start reads PRIVATE_UMASK, not this
+
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

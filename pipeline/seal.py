@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
+# cryptography loads when an e-mail is sealed or opened, not with every run that may send one.
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 WIPED = "(contenuto rimosso dopo l'invio: conteneva una password)"
 
@@ -22,6 +25,8 @@ class SealError(Exception):
 def private_key(path: Path) -> bytes:
     """A random key (a Fernet key) in a file readable by the service only, made on first use;
     also the web console's cookie-signing key."""
+    from cryptography.fernet import Fernet
+
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
@@ -37,13 +42,21 @@ def private_key(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+def _fernet(key_file: Path) -> Fernet:
+    from cryptography.fernet import Fernet
+
+    return Fernet(private_key(key_file))
+
+
 def seal(text: str, key_file: Path) -> str:
-    return Fernet(private_key(key_file)).encrypt(text.encode()).decode()
+    return _fernet(key_file).encrypt(text.encode()).decode()
 
 
 def unseal(token: str, key_file: Path) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
-        return Fernet(private_key(key_file)).decrypt(token.encode()).decode()
+        return _fernet(key_file).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError) as exc:
         raise SealError(
             f"cannot open a sealed e-mail with {key_file}: the key file changed or was lost"

@@ -5,8 +5,9 @@ implements them; the shell (jobs/) hands them to a run.
 
 How the batch loop uses a source, and what each side promises:
 
-1. `with source:` connects (a SourceError, with its reason in one line, if it cannot be used:
-   the batch records it and the run goes on without that source).
+1. `with source:` is a session with it, connected at once or when first needed (a
+   SourceError, with its reason in one line, if it cannot be used: the batch records it and
+   the run goes on without that source).
 2. `source.offered(cursors)` lists what is new: each item an `Offered` message, or a `Problem`
    (something the source holds but cannot give, named and explained) that the batch records.
 3. For each `Offered`, the loop archives its bytes and commits its message row, with the
@@ -157,8 +158,8 @@ class Source(Protocol):
 @dataclass(frozen=True)
 class Fetched:
     uid: int
-    raw: bytes
     internaldate: datetime
+    open: Callable[[], BinaryIO]  # its bytes: held, or read from the server a piece at a time
 
 
 class Mailbox(Protocol):

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from parsers import tesseract
 from pipeline.store.db import make_engine, upgrade
 from pipeline.store.models import Base
 
@@ -58,9 +59,10 @@ class OutsideCalled(AssertionError):
 
 @pytest.fixture(autouse=True)
 def _unit_tests_stay_inside(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A unit test may not open a network connection, a database (SQLite included) or a
-    program (Tesseract, `pecflow`): each raises OutsideCalled naming it. The sandbox's own
-    forked workers and their pipes are the process's own and stay allowed."""
+    """A unit test may not open a network connection, a database (SQLite included), a
+    program (`pecflow`) or Tesseract (its library, in the process): each raises
+    OutsideCalled naming it. The sandbox's own forked workers and their pipes are the
+    process's own and stay allowed."""
     if request.node.get_closest_marker("unit") is None:
         yield
         return
@@ -83,6 +85,7 @@ def _unit_tests_stay_inside(request: pytest.FixtureRequest) -> Iterator[None]:
         patch.setattr(socket.socket, "connect_ex", local_only)
         patch.setattr(sqlite3, "connect", refused("SQLite"))
         patch.setattr(subprocess, "Popen", refused("a program (subprocess)"))
+        patch.setattr(tesseract, "_engine", refused("Tesseract"))
         yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 USER, PASSWORD = "amministrazione", "imap-test-password"
@@ -23,10 +25,11 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, *, tls: bool = False) -> None:
+    def __init__(self, *, tls: bool = False, parent: Path | None = None) -> None:
+        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk)."""
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
-        self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-"))
+        self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-", dir=parent))
         self.root.chmod(0o755)
         self.port = _free_port()
         self.tls_port = _free_port() if tls else 0
@@ -174,3 +177,22 @@ protocol imap {{
 def _master_pid(root: Path) -> int | None:
     pid_file = root / "run" / "master.pid"
     return int(pid_file.read_text().strip()) if pid_file.exists() else None
+
+
+@contextlib.contextmanager
+def commands_sent() -> Iterator[list[str]]:
+    """The IMAP commands this process sends meanwhile (`UID FETCH`, `SELECT`...)."""
+    sent: list[str] = []
+    send = imaplib.IMAP4.send
+
+    def recording(self: imaplib.IMAP4, data: bytes) -> None:
+        words = data.split()  # tag, command (UID and its command), arguments
+        if len(words) > 1:
+            sent.append(b" ".join(words[1 : 3 if words[1] == b"UID" else 2]).decode())
+        send(self, data)
+
+    imaplib.IMAP4.send = recording  # type: ignore[method-assign, assignment]
+    try:
+        yield sent
+    finally:
+        imaplib.IMAP4.send = send  # type: ignore[method-assign]

@@ -51,9 +51,9 @@ def test_batches_with_many_failures_are_one_email_per_incident(ws_mail, monkeypa
     ws, mailbox = ws_mail
     ws.env.update(PECFLOW_MAIL__OPS_ADDRESS=OPS, PECFLOW_ALERTS__BATCH_FAILURES="2")
 
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
+    original = pipeline.process.process_message
 
     def broken(session, message, *args, **kwargs):
         # A bug on the first try only: the next run, which tries failed messages again,
@@ -63,7 +63,7 @@ def test_batches_with_many_failures_are_one_email_per_incident(ws_mail, monkeypa
         return original(session, message, *args, **kwargs)
 
     _ready(ws)
-    monkeypatch.setattr("pipeline.services.run.process_message", broken)
+    monkeypatch.setattr("pipeline.process.process_message", broken)
     for minute in (0, 2, 4):
         for n in range(2):
             (ws.drop / f"r{minute}-{n}.pdf").write_bytes(_receipt(amount=f"{minute}{n}.00"))

@@ -23,7 +23,7 @@ from mailer.inbound.drop_folder import DroppedFile, list_drop_folder, shown_name
 from parsers.mime import MAX_PARTS
 from pipeline.sources import Problem
 from pipeline.store.db import make_engine
-from pipeline.store.models import Batch, Message, ReviewItem
+from pipeline.store.models import Batch, Message, Order, Payment, ReviewItem
 from tests.conftest import Workspace
 from tests.docgen.messages import make_email
 from tests.docgen.orders import make_order, orders_csv
@@ -149,16 +149,16 @@ def test_a_message_failing_on_three_runs_in_a_row_is_quarantined(ws_mail, monkey
         make_email(sender="x@example.it", subject="veleno", body="LM0000001", attachments=[])
     )
     (ws.drop / "b_contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
+    original = pipeline.process.process_message
 
     def poisoned(session: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         if message.subject == "veleno" or message.source_id.startswith("a_veleno"):
             raise RuntimeError("the parser's bug")
         return original(session, message, *args, **kwargs)
 
-    monkeypatch.setattr("pipeline.services.run.process_message", poisoned)
+    monkeypatch.setattr("pipeline.process.process_message", poisoned)
     outcomes = []
     for hour in ("10:30", "10:40", "10:50", "11:00"):
         result = ws.cli("run", "--once", "--now", f"2026-11-20T{hour}:00+01:00", "--json")
@@ -174,6 +174,43 @@ def test_a_message_failing_on_three_runs_in_a_row_is_quarantined(ws_mail, monkey
     assert (outcome, runs) == ("quarantined", 3)
     assert reason.startswith("failed on 3 runs in a row, last: RuntimeError: the parser's bug")
     assert len(mailbox.messages) == 1
+
+
+def test_a_message_failing_halfway_leaves_nothing_and_its_neighbours_stay(
+    ws_mail, monkeypatch
+) -> None:
+    """Messages share a commit, each in a savepoint: a message whose decision wrote its
+    payment and its e-mail and then failed leaves none of it, and the receipts decided
+    beside it in the same transaction stay confirmed and mailed."""
+    ws, mailbox = ws_mail
+    _orders(ws)
+    for n, order_id in enumerate(IDS[:3]):
+        (ws.drop / f"{n}_contabile_{order_id}.pdf").write_bytes(_receipt(order_id))
+    import pipeline.process
+
+    original = pipeline.process.process_message
+
+    def fails_after_writing(session: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+        outcome = original(session, message, *args, **kwargs)
+        if message.source_id.startswith("1_"):
+            session.flush()  # its payment, its order's state and its e-mail are written
+            raise RuntimeError("a bug after the writes")
+        return outcome
+
+    monkeypatch.setattr("pipeline.process.process_message", fails_after_writing)
+    result = ws.cli("run", "--once", "--now", "2026-11-20T10:30:00+01:00", "--json")
+    outcomes = {
+        i["ref"].split("_")[0]: i["outcome"]
+        for i in json.loads(result.stdout)["items"]
+        if i["type"] == "message"
+    }
+    assert outcomes == {"0": "processed", "1": "failed", "2": "processed"}
+    assert _query(ws, select(Payment.message_id).where(Payment.status == "confirmed")) != []
+    confirmed = {
+        code for (code,) in _query(ws, select(Order.id).where(Order.payment_status == "paid"))
+    }
+    assert confirmed == {int(IDS[0]), int(IDS[2])}
+    assert len(mailbox.messages) == 2
 
 
 def _flood(copies: int) -> bytes:
@@ -337,13 +374,13 @@ def test_ops_rerun_gives_a_quarantined_poison_message_one_more_try(ws_mail, monk
     _orders(ws)
     ws.env["PECFLOW_LIMITS__FAILED_RUNS_BEFORE_QUARANTINE"] = "1"
     (ws.drop / "contabile.pdf").write_bytes(_receipt(IDS[0]))
-    import pipeline.services.run
+    import pipeline.process
 
-    original = pipeline.services.run.process_message
-    monkeypatch.setattr("pipeline.services.run.process_message", _raises)
+    original = pipeline.process.process_message
+    monkeypatch.setattr("pipeline.process.process_message", _raises)
     report = json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)
     assert [m["outcome"] for m in report["messages"]] == ["quarantined"]
-    monkeypatch.setattr("pipeline.services.run.process_message", original)
+    monkeypatch.setattr("pipeline.process.process_message", original)
     assert json.loads(ws.cli("run", "--once", "--now", NOW, "--json").stdout)["messages"] == []
     again = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
     assert [m["outcome"] for m in json.loads(again.stdout)["messages"]] == ["processed"]

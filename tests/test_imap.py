@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,12 +12,13 @@ from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from pipeline.store.db import make_engine
-from pipeline.store.models import Message
+from pipeline.store.models import Batch, Message
 from tests.conftest import Killed
 from tests.docgen import noise
 from tests.docgen.messages import make_email, make_pec_envelope, make_pec_receipt
 from tests.docgen.receipts import default_spec, make_receipt_pdf
-from tests.dovecot import PASSWORD, USER
+from tests.dovecot import PASSWORD, USER, commands_sent
+from tests.test_business_hours import _jobs
 from tests.test_orders_import import UNPAID
 
 pytestmark = pytest.mark.integration  # a real Dovecot in every test
@@ -401,3 +403,91 @@ def test_mail_that_needs_nobody_is_set_aside_in_its_own_folder_unanswered(imap_w
     assert _folders(dovecot) == {"INBOX": 0, "pecflow/ignored": 4, "pecflow/processed": 1}
     assert json.loads(ws.cli("review", "list", "--json").stdout) == []
     assert len(mailbox.messages) == 1  # the payment's e-mail, nothing to the robots
+
+
+def test_a_large_message_is_read_in_pieces_and_archived_whole(imap_ws, monkeypatch) -> None:
+    """A message larger than a piece is never fetched whole: it is asked for piece by piece
+    as it is archived, and the archive holds exactly what the server holds. (Pieces of 64 KB
+    here, so that a small message has several.)"""
+    ws, dovecot, mailbox = imap_ws
+    monkeypatch.setattr("mailer.inbound.imap.PIECE_BYTES", 64 * 1024)
+    asked: list[list[str]] = []
+    fetch = IMAPClient.fetch
+
+    def recording(self: IMAPClient, messages: object, data: list[str], *args: object) -> object:
+        asked.append([str(item) for item in data])
+        return fetch(self, messages, data, *args)
+
+    monkeypatch.setattr(IMAPClient, "fetch", recording)
+    _ready(ws)
+    padding = bytes(range(256)) * 1024  # 256 KB that no compression or reading shortens
+    raw = make_email(
+        sender="mario.rossi@example.it",
+        subject="Contabile",
+        body="In allegato.",
+        attachments=[
+            ("contabile.pdf", "application/pdf",
+             make_receipt_pdf(default_spec(["LM3454898"], Decimal("24.40")), "intesa")),
+            ("allegato.bin", "application/octet-stream", padding),
+        ],
+    )  # fmt: skip
+    _append(dovecot, raw)
+    result, report = _run(ws)
+    assert result.exit_code == 0, result.stdout
+    assert [m["outcome"] for m in report["messages"]] == ["processed"]
+    pieces = [items for items in asked if any(i.startswith("BODY.PEEK[]<") for i in items)]
+    assert len(pieces) >= len(raw) // (64 * 1024), asked
+    assert ["BODY.PEEK[]"] not in asked, "the message was never fetched whole"
+    with _client(dovecot) as client:
+        delimiter = client.list_folders()[0][1].decode()
+        client.select_folder(f"pecflow{delimiter}processed", readonly=True)
+        (stored,) = client.fetch(client.search("ALL"), ["BODY.PEEK[]"]).values()
+    engine = make_engine(ws.env["PECFLOW_DATABASE__URL"])
+    with engine.connect() as conn:
+        sha, size = conn.execute(select(Message.sha256, Message.size)).one()
+    engine.dispose()
+    assert (sha, size) == (hashlib.sha256(stored[b"BODY[]"]).hexdigest(), len(stored[b"BODY[]"]))
+    assert len(mailbox.messages) == 1
+
+
+def _batches(ws) -> int:
+    engine = make_engine(ws.env["PECFLOW_DATABASE__URL"])
+    with engine.connect() as conn:
+        value = conn.execute(select(func.count()).select_from(Batch)).scalar_one()
+    engine.dispose()
+    return value
+
+
+def test_an_idle_poll_fetches_nothing_and_leaves_no_batch(imap_ws) -> None:
+    """The scheduler's poll with nothing new, over a folder still holding what was processed
+    (flagged): one session that only selects (UIDNEXT says nothing can be new: no SEARCH, no
+    FETCH; nothing to file: no NAMESPACE, no second login), and no batch row. A poll with
+    news, or with trouble, keeps its batch."""
+    ws, dovecot, _ = imap_ws
+    ws.env["PECFLOW_IMAP__AFTER"] = "flag"
+    _ready(ws)
+    _append(dovecot, _receipt_mail())
+    _run(ws)
+    before = _batches(ws)  # the import's and the run's
+    jobs, store = _jobs(ws, NOW)
+    try:
+        with commands_sent() as sent:
+            assert jobs.poll() is None
+        assert sent == ["CAPABILITY", "LOGIN", "SELECT", "LOGOUT"]  # imaplib asks CAPABILITY
+        assert _batches(ws) == before
+        _append(dovecot, make_email(sender="a@example.it", subject="ciao", body="una domanda"))
+        report = jobs.poll()
+        assert report is not None and report.counts == {"review": 1}
+        assert _batches(ws) == before + 1
+    finally:
+        store.engine.dispose()
+    ws.env["PECFLOW_IMAP__PASSWORD"] = "wrong"
+    jobs, store = _jobs(ws, NOW)
+    try:
+        report = jobs.poll()
+    finally:
+        store.engine.dispose()
+    assert report is not None and report.status == "failed"
+    batch = json.loads(ws.cli("batches", "show", str(report.batch_id), "--json").stdout)
+    assert "login" in batch["error"]
+    assert _batches(ws) == before + 2

@@ -212,11 +212,15 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_unit_tests_cannot_reach_outside() -> None:
-    """The unit tier's guard: a network connection, a database or a program fails the test."""
+    """The unit tier's guard: a network connection, a database, a program or Tesseract fails
+    the test."""
     import socket
     import sqlite3
     import subprocess
 
+    from PIL import Image
+
+    from parsers.tesseract import read_tsv
     from tests.conftest import OutsideCalled
 
     with pytest.raises(OutsideCalled):
@@ -225,3 +229,5 @@ def test_unit_tests_cannot_reach_outside() -> None:
         sqlite3.connect(":memory:")
     with pytest.raises(OutsideCalled):
         subprocess.run(["true"], check=False)
+    with pytest.raises(OutsideCalled):
+        read_tsv(Image.new("L", (50, 50), 255), "eng", None, 5)

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import ExifTags, Image, ImageChops, ImageStat
 from sqlalchemy import select
 
 from parsers.facts import extract_payment_facts
-from parsers.ocr import MAX_PIXELS, ocr_image, ocr_pdf
+from parsers.ocr import LANGUAGES, MAX_PIXELS, image_pages, ocr_image, ocr_pdf
 from parsers.sandbox import Rejected
+from parsers.tesseract import read_tsv
 from parsers.upright import first_turn, ink, line_angle
 from pipeline.store.db import make_engine
 from pipeline.store.models import Document
@@ -35,6 +38,7 @@ from tests.docgen.scans import (
 from tests.test_pipeline import _ready, _run
 
 RECEIPT = make_receipt_pdf(default_spec(["LM3454898"], Decimal("24.40")), "intesa")
+TESSERACT_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 @pytest.mark.integration  # Tesseract
@@ -44,6 +48,28 @@ def test_a_turned_scan_is_read_upright(rotate: int) -> None:
     facts = extract_payment_facts(ocr.text)
     assert (facts.codes, facts.amount) == (["LM3454898"], Decimal("24.40"))
     assert ocr.confidence > 0.8
+
+
+@pytest.mark.integration  # Tesseract: its library and its command
+def test_the_library_reads_a_page_word_for_word_as_the_command_does(tmp_path) -> None:
+    """Page after page in one process (nothing carries over), the resolution said or not."""
+    scanned = scan(RECEIPT, noise=0.002)
+    rendered = scan(contract_pdf("LM3454898", "Mario Rossi", "m@x.it"), dpi=300)
+    rendered.info["dpi"] = (300, 300)
+    for n, page in enumerate([scanned, rendered, scanned]):
+        path = tmp_path / f"{n}.png"
+        page.save(path, dpi=page.info.get("dpi", (0, 0)))
+        command = ["tesseract", str(path), "stdout", "-l", LANGUAGES, "--psm", "11", "tsv"]
+        done = subprocess.run(command, capture_output=True, check=True, env=TESSERACT_ENV)
+        _heading, words = done.stdout.decode().split("\n", 1)
+        dpi = page.info.get("dpi", (None, None))[1]
+        assert read_tsv(page, LANGUAGES, dpi, 60) == words
+
+
+@pytest.mark.integration  # Tesseract
+def test_a_reading_past_its_time_limit_is_refused() -> None:
+    with pytest.raises(Rejected, match=r"OCR took longer than 0\.01 s"):
+        read_tsv(scan(RECEIPT), LANGUAGES, None, 0.01)
 
 
 PAGE = scan(RECEIPT, dpi=100)
@@ -90,6 +116,21 @@ def test_every_page_of_a_scanned_tiff_is_read() -> None:
     ocr = ocr_image(tiff_pages(pages), 50, 60)
     assert ocr.pages == 2
     assert "CONTRATTO" in ocr.text and "ROSSI" in ocr.text
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 3])  # as taken, turned right, on its head
+def test_a_photo_is_decoded_grey_and_turned_as_its_exif_says(orientation: int) -> None:
+    """A JPEG is decoded straight to grey (its luma), as its colours turned grey would be."""
+    upright = scan(RECEIPT, dpi=50).convert("RGB")
+    stored = {1: upright, 6: upright.rotate(90, expand=True), 3: upright.rotate(180)}
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    buffer = io.BytesIO()
+    stored[orientation].save(buffer, "JPEG", quality=95, exif=exif)
+    (page,) = image_pages(buffer.getvalue(), 50)
+    assert (page.mode, page.size) == ("L", upright.size)
+    difference = ImageChops.difference(page, upright.convert("L"))
+    assert ImageStat.Stat(difference).mean[0] < 3
 
 
 def test_a_tiff_of_too_many_pages_is_refused_unread() -> None:

@@ -183,14 +183,14 @@ def test_a_failed_message_is_retried_by_rerun(ws_mail, monkeypatch) -> None:
         raise RuntimeError("simulated bug")
 
     original = pipeline.process.process_message
-    monkeypatch.setattr("pipeline.services.run.process_message", broken)
+    monkeypatch.setattr("pipeline.process.process_message", broken)
     result, report = _run(ws)
     assert result.exit_code == 1
     assert report["status"] == "failed"
     assert [m["outcome"] for m in report["messages"]] == ["failed"]
     assert mailbox.messages == []
 
-    monkeypatch.setattr("pipeline.services.run.process_message", original)
+    monkeypatch.setattr("pipeline.process.process_message", original)
     rerun = ws.cli("batches", "rerun", str(report["batch"]), "--failed-only", "--json")
     assert rerun.exit_code == 0, rerun.stdout
     again = json.loads(rerun.stdout)

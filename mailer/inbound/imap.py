@@ -12,11 +12,12 @@ import imaplib
 import io
 import logging
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
-from typing import BinaryIO, cast
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -39,6 +40,8 @@ from pipeline.sources import (
 log = logging.getLogger(__name__)
 
 FILE_CHUNK = 500  # UIDs per MOVE/STORE, to stay well within servers' command-line limits
+FETCH_BYTES = 8 * 1024 * 1024  # message bytes one FETCH brings, about (one message at least)
+PIECE_BYTES = 4 * 1024 * 1024  # a message larger than this is read from the server in pieces
 
 
 class ImapError(SourceError):
@@ -56,18 +59,25 @@ def _reasons(settings: ImapSettings, doing: str) -> Iterator[None]:
         raise ImapError(f"IMAP {settings.host}:{settings.port}: {doing}: {reason}") from None
 
 
+@lru_cache(maxsize=4)
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Made once per CA file and kept: loading the system's authorities takes longer than a
+    whole idle poll. A changed file is read at the next start, like the settings."""
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
 class ImapMailbox:
     """One session on the configured folder; use as a context manager."""
 
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.client: IMAPClient | None = None
-        self._delimiter = "/"
+        self._delimiter: str | None = None  # the server's folder separator, asked when needed
 
     def __enter__(self) -> ImapMailbox:
         s = self.settings
         with _reasons(s, "connect"):
-            context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+            context = None if s.security == "plain" else _tls_context(s.ca_file)
             client = IMAPClient(
                 s.host,
                 port=s.port,
@@ -81,13 +91,6 @@ class ImapMailbox:
             client.normalise_times = False
         with _reasons(s, "login"):
             client.login(s.username, s.secret_password())
-        with _reasons(s, "list folders"):
-            delimiter = (
-                client.namespace().personal[0][1] if client.has_capability("NAMESPACE") else None
-            )
-            self._delimiter = (
-                delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            ) or "/"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,22 +125,74 @@ class ImapMailbox:
             return sorted(uid for uid in self._client.search(criteria) if uid > last_uid)
 
     def fetch(self, uids: list[int]) -> Iterator[Fetched]:
-        """Whole messages in chunks, peeked (a human's unread mail stays unread)."""
-        size = self.settings.fetch_chunk
-        for start in range(0, len(uids), size):
-            chunk = uids[start : start + size]
+        """Whole messages, peeked (a human's unread mail stays unread), in order. Their sizes
+        come first, so that a FETCH carries at most `fetch_chunk` messages and about
+        FETCH_BYTES, and a message larger than PIECE_BYTES is never held whole: it is read
+        from the server a piece at a time as it is archived."""
+        for group in self._groups(self._sizes(uids)):
+            if len(group) == 1 and group[0][1] > PIECE_BYTES:
+                uid, _size, when = group[0]
+                yield Fetched(uid, when, partial(self._pieces, uid))
+                continue
+            wanted = [uid for uid, _size, _when in group]
             with _reasons(self.settings, "fetch"):
-                data = self._client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
-            for uid in chunk:
+                data = self._client.fetch(wanted, ["BODY.PEEK[]"])
+            for uid, _size, when in group:
                 item = data.pop(uid, None)
                 if item is None:  # expunged meanwhile, by a human or another client
                     continue
-                when = item[b"INTERNALDATE"]
-                yield Fetched(
-                    uid, item[b"BODY[]"], when if when.tzinfo else when.replace(tzinfo=UTC)
-                )
+                yield Fetched(uid, when, partial(io.BytesIO, item[b"BODY[]"]))
+
+    def _sizes(self, uids: list[int]) -> list[tuple[int, int, datetime]]:
+        """Each UID still there, with its size and arrival (no bodies)."""
+        found = []
+        for start in range(0, len(uids), FILE_CHUNK):
+            chunk = uids[start : start + FILE_CHUNK]
+            with _reasons(self.settings, "fetch sizes"):
+                data = self._client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+            for uid in chunk:
+                if uid in data:
+                    when = data[uid][b"INTERNALDATE"]
+                    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                    found.append((uid, int(data[uid][b"RFC822.SIZE"]), when))
+        return found
+
+    def _groups(
+        self, sized: list[tuple[int, int, datetime]]
+    ) -> Iterator[list[tuple[int, int, datetime]]]:
+        group: list[tuple[int, int, datetime]] = []
+        held = 0
+        for item in sized:
+            if group and (len(group) >= self.settings.fetch_chunk or held + item[1] > FETCH_BYTES):
+                yield group
+                group, held = [], 0
+            group.append(item)
+            held += item[1]
+        if group:
+            yield group
+
+    def _pieces(self, uid: int) -> BinaryIO:
+        return cast(BinaryIO, io.BufferedReader(_Pieces(partial(self._piece, uid))))
+
+    def _piece(self, uid: int, offset: int) -> bytes:
+        with _reasons(self.settings, "fetch"):
+            data = self._client.fetch([uid], [f"BODY.PEEK[]<{offset}.{PIECE_BYTES}>"])
+        if uid not in data:
+            raise ImapError(f"IMAP {self.settings.host}: message {uid} vanished while read")
+        return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
+        """A folder's name as the server writes it; asked of it only to file (a round trip
+        less for a poll with nothing to file)."""
+        if self._delimiter is None:
+            client = self._client
+            with _reasons(self.settings, "list folders"):
+                found = (
+                    client.namespace().personal[0][1]
+                    if client.has_capability("NAMESPACE")
+                    else None
+                )
+            self._delimiter = (found.decode() if isinstance(found, bytes) else found) or "/"
         return name.replace("/", self._delimiter)
 
     def file(self, uids: list[int], outcome: str) -> None:
@@ -169,25 +224,29 @@ class ImapSource:
 
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
+        self._inside = False
         self._box: ImapMailbox | None = None
 
     def __enter__(self) -> ImapSource:
-        self._box = ImapMailbox(self.settings).__enter__()
+        self._inside = True  # the session opens when first needed: filing nothing needs none
         return self
 
     def __exit__(self, *exc: object) -> None:
-        box, self._box = self._box, None
+        box, self._box, self._inside = self._box, None, False
         if box is not None:
             box.__exit__(*exc)
 
     @property
     def box(self) -> ImapMailbox:
-        assert self._box is not None, "use ImapSource as a context manager"
+        assert self._inside, "use ImapSource as a context manager"
+        if self._box is None:
+            self._box = ImapMailbox(self.settings).__enter__()
         return self._box
 
     def offered(self, cursors: Cursors) -> Offering:
         status = self.box.select()
-        uids = self.box.uids_after(cursors.last_uid(status))
+        last = cursors.last_uid(status)
+        uids = self.box.uids_after(last) if may_hold_new(status, last) else []
         return Offering(len(uids), self._offer(status, uids))
 
     def _offer(self, status: FolderStatus, uids: list[int]) -> Iterator[Offered]:
@@ -197,7 +256,7 @@ class ImapSource:
                 source_id=source_id,
                 shown=source_id,
                 raw_format="rfc822",
-                open=partial(_in_memory, fetched),
+                open=partial(_opened, fetched),
                 ref=fetched.uid,
                 mark=Mark(status.folder, status.uidvalidity, fetched.uid),
             )
@@ -213,6 +272,8 @@ class ImapSource:
         return None  # never skipped: the run stops, and the next one starts from this message
 
     def file(self, filing: Filing) -> None:
+        if not filing.unfiled(f"{self.settings.folder}/"):
+            return  # nothing of this folder waits (asked of the database, not the server)
         status = self.box.select()
         prefix = _prefix(status)
         rows = filing.unfiled(prefix)
@@ -222,11 +283,39 @@ class ImapSource:
             filing.filed([row.message_id for row in batch])
 
 
+def may_hold_new(status: FolderStatus, last_uid: int) -> bool:
+    """Whether a UID above the cursor can exist: every UID is below UIDNEXT (0 when the
+    server did not say), so a folder with nothing new needs no SEARCH."""
+    return status.uidnext == 0 or status.uidnext > last_uid + 1
+
+
 def _prefix(status: FolderStatus) -> str:
     """What the source ids of this folder's messages start with, the UID following it."""
     return f"{status.folder}/{status.uidvalidity}/"
 
 
+class _Pieces(io.RawIOBase):
+    """A large message as a stream that asks the server for the next piece when it needs
+    it, so that only one piece is held at a time."""
+
+    def __init__(self, piece: Callable[[int], bytes]) -> None:
+        super().__init__()
+        self._piece, self._offset, self._held = piece, 0, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        if not self._held:
+            self._held = memoryview(self._piece(self._offset))
+            self._offset += len(self._held)
+        count = min(len(target), len(self._held))
+        target[:count] = self._held[:count]
+        self._held = self._held[count:]
+        return count
+
+
 @contextmanager
-def _in_memory(fetched: Fetched, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
-    yield io.BytesIO(fetched.raw), min(fetched.internaldate, now)
+def _opened(fetched: Fetched, now: datetime) -> Iterator[tuple[BinaryIO, datetime]]:
+    with fetched.open() as stream:
+        yield stream, min(fetched.internaldate, now)

@@ -13,9 +13,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+from config.italy import italy
 
 if TYPE_CHECKING:
+    from holidays import HolidayBase
+
     from config import Settings
 
 
@@ -23,8 +25,8 @@ SEARCH_DAYS = 3 * 366  # no office is closed for three years: beyond, the settin
 
 
 @cache
-def _holidays(subdivision: str | None, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("IT", subdiv=subdivision, years=year)
+def _holidays(subdivision: str | None, year: int) -> HolidayBase:
+    return italy()(subdiv=subdivision, years=year)
 
 
 @dataclass(frozen=True)

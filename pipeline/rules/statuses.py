@@ -28,6 +28,15 @@ class MessageOutcome(StrEnum):
 UNREAD = (MessageOutcome.RECEIVED, MessageOutcome.FAILED)
 
 
+class DocumentStatus(StrEnum):
+    """What reading a document came to (parsers/documents.py); its column has no CHECK yet."""
+
+    READ = "read"
+    UNREADABLE = "unreadable"
+    QUARANTINED = "quarantined"
+    SKIPPED = "skipped"  # not a document: a detached signature, a contact card
+
+
 class PaymentStatus(StrEnum):
     REVIEW = "review"  # a person decides (also the status it is written with, before deciding)
     DUPLICATE = "duplicate"

@@ -2,38 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
 from parsers.codes import order_code
-from parsers.documents import ParseLimits
-from parsers.reading import MessageReading, read_message
-from parsers.sandbox import Sandbox, default_workers
 from pipeline.archive import Archive, DryRunArchive
-from pipeline.batches import FAILED, finish_batch, record_item, said_before, start_batch
+from pipeline.batches import (
+    FAILED,
+    finish_batch,
+    forget_if_empty,
+    record_item,
+    said_before,
+    start_batch,
+)
 from pipeline.fulfilment import fulfil_due
 from pipeline.incidents import FAILING_BATCHES, IMAP_UNREACHABLE, Observation, observe
-from pipeline.ingest import ingest
+from pipeline.ingest import Arrival, archived, store_row
 from pipeline.orders import Actor
 from pipeline.outbox import requeue
 from pipeline.payments import confirm_due
-from pipeline.process import parse_limits, process_message
 from pipeline.rules.statuses import UNREAD, MessageOutcome
 from pipeline.services.error_lines import error_line, stops_the_run
 from pipeline.sources import (
     OUTCOME_FOLDER,
     FolderStatus,
-    Ingested,
     MailEdges,
     Mark,
     Offered,
@@ -45,10 +49,20 @@ from pipeline.sources import (
 from pipeline.store.db import Store
 from pipeline.store.models import Batch, BatchItem, MailboxState, Message, OutboxMessage
 
+if TYPE_CHECKING:
+    from parsers.documents import ParseLimits
+    from parsers.reading import MessageReading
+    from parsers.sandbox import Sandbox
+
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = UNREAD
 POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
+TAKE_GROUP = 100  # messages committed together as a source is taken
+TAKE_SECONDS = 2.0
+PROCESS_GROUP = 50  # messages decided in one transaction, each in its own savepoint
+PROCESS_SECONDS = 2.0  # or those decided in this long
+READ_AHEAD_BYTES = 32 * 1024 * 1024  # the mail read ahead of the decisions, at most
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -60,6 +74,7 @@ class RunReport:
     counts: dict[str, int]
     message_ids: list[int] = field(default_factory=list)
     dry_run: bool = False
+    kept: bool = True  # False: it recorded nothing and its row was deleted (Runner.keep_empty)
 
 
 def no_progress(_stage: str, _done: int, _total: int) -> None:
@@ -79,8 +94,10 @@ class Runner:
         actor: str = "system",
         progress: Progress = no_progress,
         stopping: Callable[[], bool] = lambda: False,
+        keep_empty: bool = True,
     ) -> None:
         self.store = store
+        self.keep_empty = keep_empty  # False: a batch that recorded nothing leaves no row
         self.edges = edges  # the sources and the sender, handed in by the shell
         self.stopping = stopping  # asked to stop: finish the message in hand, start no other
         self.settings = settings
@@ -103,49 +120,90 @@ class Runner:
 
     def take(self, source: Source) -> None:
         """Store what the source offers, each message committed (with the source's cursor)
-        before the source forgets it; see `pipeline.sources` for what each side promises."""
+        before the source forgets it; see `pipeline.sources` for what each side promises.
+        Messages are committed in groups (TAKE_GROUP, or TAKE_SECONDS' worth), their files
+        synced first: one wait on the disk a group, not two a message."""
         try:
             with source:
                 offering = source.offered(_Cursors(self.store, self.now))
-                for done, item in enumerate(offering.items):
-                    if self.stopping():
-                        break  # a cursor has moved only past what was stored
-                    self.progress(source.kind, done, offering.total)
-                    if isinstance(item, Problem):
-                        self._problem(source, item)
-                        continue
-                    try:
-                        ingested = self._ingest(source, item)
-                    except Exception as exc:
-                        problem = None if stops_the_run(exc) else source.trouble(item, exc)
-                        if problem is None:
-                            raise
-                        self._problem(source, problem)
-                        continue
-                    if not self.store.dry_run:
-                        problem = source.taken(item, ingested)
-                        if problem is not None:
-                            self._problem(source, problem)
+                group: list[tuple[Offered, Arrival]] = []
+                started = time.monotonic()
+                try:
+                    for done, item in enumerate(offering.items):
+                        if self.stopping():
+                            break  # a cursor has moved only past what was stored
+                        self.progress(source.kind, done, offering.total)
+                        if isinstance(item, Problem):
+                            self._problem(source, item)
+                            continue
+                        try:
+                            group.append((item, self._archived(source, item)))
+                        except Exception as exc:
+                            self._trouble(source, item, exc)
+                            continue
+                        if len(group) >= TAKE_GROUP or time.monotonic() - started > TAKE_SECONDS:
+                            full, group, started = group, [], time.monotonic()
+                            self._commit(source, full)
+                except Exception:
+                    if group:  # what came before the trouble is stored all the same
+                        with contextlib.suppress(Exception):
+                            self._commit(source, group)
+                    raise
+                if group:
+                    self._commit(source, group)
                 self.progress(source.kind, offering.total, offering.total)
         except SourceError as exc:
             self.failed_sources.add(source.kind)
             self._failed(str(exc))
 
-    def _ingest(self, source: Source, item: Offered) -> Ingested:
+    def _archived(self, source: Source, item: Offered) -> Arrival:
         with item.open(self.now) as (stream, received_at):
-            return ingest(
-                self.store,
+            return archived(
                 self.archive,
                 stream,
                 source=source.kind,
                 source_id=item.source_id,
                 raw_format=item.raw_format,
                 received_at=received_at,
-                batch_id=self.batch_id,
-                now=self.now,
                 filename=item.filename,
-                also=partial(_advance, item.mark, self.now) if item.mark else None,
             )
+
+    def _commit(self, source: Source, group: list[tuple[Offered, Arrival]]) -> None:
+        """The group's rows and the last item's cursor in one transaction, then the source
+        forgets them. A group that cannot be stored is stored one by one, so that only what
+        cannot be stored is in trouble (and a cursor stops before it)."""
+        self.archive.sync(arrival.sha256 for _, arrival in group)
+        try:
+            with self.store.unit() as session:
+                taken = [
+                    store_row(session, arrival, batch_id=self.batch_id, now=self.now)
+                    for _, arrival in group
+                ]
+                mark = group[-1][0].mark
+                if mark is not None:
+                    _advance(mark, self.now, session)
+        except Exception as exc:
+            if stops_the_run(exc) or len(group) == 1:
+                if len(group) > 1:
+                    raise
+                self._trouble(source, group[0][0], exc)
+                return
+            for one in group:
+                self._commit(source, [one])
+            return
+        if self.store.dry_run:
+            return
+        for (item, _), ingested in zip(group, taken, strict=True):
+            problem = source.taken(item, ingested)
+            if problem is not None:
+                self._problem(source, problem)
+
+    def _trouble(self, source: Source, item: Offered, exc: Exception) -> None:
+        """What a message that cannot be taken becomes: a problem, or the run's end."""
+        problem = None if stops_the_run(exc) else source.trouble(item, exc)
+        if problem is None:
+            raise exc
+        self._problem(source, problem)
 
     def _problem(self, source: Source, problem: Problem) -> None:
         outcome = "skipped" if problem.vanished else FAILED
@@ -197,23 +255,28 @@ class Runner:
         ids = list(message_ids)
         if not ids:
             return
-        limits = self.settings.limits
+        # The parsers load when there is mail to read (not on every run), before workers fork.
+        from parsers.sandbox import Sandbox, default_workers
+        from pipeline.process import parse_limits
+
+        limits, done = self.settings.limits, 0
         with Sandbox(
             limits.parse_workers or default_workers(), limits.parse_memory_mb * 1024 * 1024
         ) as sandbox:
             read = partial(self._read, sandbox, parse_limits(self.settings))
-            readings = read_ahead(self._to_read(ids), read, sandbox.workers)
-            for done, (row, reading) in enumerate(readings):
-                if self.stopping():
-                    log.info("stopping: %d message(s) left for the next run", len(ids) - done)
-                    break
-                self.progress("process", done, len(ids))
-                try:
-                    self._process_one(row.id, reading.result(), skip_final)
-                except Exception as exc:
-                    if stops_the_run(exc):
-                        raise  # the machine's trouble, not the message's: not counted against it
-                    self._fail(row.id, exc)
+            readings = read_ahead(
+                self._to_read(ids), read, sandbox.workers, weight=lambda r: r.size
+            )
+            for group in _groups(readings, self.stopping):
+                # Several messages share a commit, each in a savepoint of its own: what one
+                # message did is kept or undone whole, and the disk is waited on once a group.
+                with self.store.unit() as session:
+                    for row, reading in group:
+                        self.progress("process", done, len(ids))
+                        self._decide(session, row.id, reading, skip_final)
+                        done += 1
+            if done < len(ids):
+                log.info("stopping: %d message(s) left for the next run", len(ids) - done)
         self.progress("process", len(ids), len(ids))
 
     def _to_read(self, ids: list[int]) -> Iterator[Any]:
@@ -228,11 +291,13 @@ class Runner:
             yield from (rows[i] for i in chunk if i in rows)
 
     def _read(self, sandbox: Sandbox, limits: ParseLimits, row: Any) -> MessageReading | None:
+        from parsers.reading import read_message
+
         if row.outcome not in RETRYABLE:
             return None  # final outcomes never become retryable: nothing to read
         return read_message(
             row.size,
-            partial(self.archive.get, row.sha256),
+            self.archive.readable(row.sha256),
             row.facts.get("filename"),
             limits,
             sandbox,
@@ -250,77 +315,94 @@ class Runner:
                 if message.outcome == POISONED:
                     message.outcome = FAILED
 
-    def _fail(self, message_id: int, exc: Exception) -> None:
+    def _decide(
+        self,
+        session: Session,
+        message_id: int,
+        reading: Future[MessageReading | None],
+        skip_final: bool,
+    ) -> None:
+        """One message in its savepoint; its failure is recorded instead, in the same
+        transaction (another would wait for this one's lock)."""
+        try:
+            with session.begin_nested():
+                self._process_one(session, message_id, reading.result(), skip_final)
+        except Exception as exc:
+            if stops_the_run(exc):
+                raise  # the machine's trouble, not the message's: not counted against it
+            self._fail(session, message_id, exc)
+
+    def _fail(self, session: Session, message_id: int, exc: Exception) -> None:
         """A failed message is tried again by the next run, until it has failed on
         `failed_runs_before_quarantine` runs in a row: then it is quarantined with the cause."""
         log.error("message %s failed: %s", message_id, type(exc).__name__)
         cause = f"{type(exc).__name__}: {str(exc)[:500]}"
         limit = self.settings.limits.failed_runs_before_quarantine
-        with self.store.unit() as session:
-            message = session.get_one(Message, message_id, with_for_update=True)
-            message.failed_runs += 1
-            outcome, detail = FAILED, cause
-            if message.failed_runs >= limit:
-                outcome = POISONED
-                detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
-                message.processed_at = self.now
-                log.error("message %s quarantined after %d failed runs", message_id, limit)
-            message.outcome, message.reason = outcome, detail
-            record_item(
-                session,
-                self.batch_id,
-                "message",
-                message.source_id,
-                outcome,
-                self.now,
-                detail=detail,
-                message_id=message_id,
-            )
+        message = session.get_one(Message, message_id, with_for_update=True)
+        message.failed_runs += 1
+        outcome, detail = FAILED, cause
+        if message.failed_runs >= limit:
+            outcome = POISONED
+            detail = f"failed on {message.failed_runs} runs in a row, last: {cause}"
+            message.processed_at = self.now
+            log.error("message %s quarantined after %d failed runs", message_id, limit)
+        message.outcome, message.reason = outcome, detail
+        record_item(
+            session,
+            self.batch_id,
+            "message",
+            message.source_id,
+            outcome,
+            self.now,
+            detail=detail,
+            message_id=message_id,
+        )
 
     def _process_one(
-        self, message_id: int, reading: MessageReading | None, skip_final: bool
+        self, session: Session, message_id: int, reading: MessageReading | None, skip_final: bool
     ) -> None:
-        with self.store.unit() as session:
-            message = session.get_one(Message, message_id, with_for_update=True)
-            if message.outcome not in RETRYABLE or reading is None:
-                if skip_final:
-                    record_item(
-                        session,
-                        self.batch_id,
-                        "message",
-                        message.source_id,
-                        "skipped",
-                        self.now,
-                        detail=f"already {message.outcome}",
-                        message_id=message_id,
-                    )
-                return
-            result = process_message(
-                session, message, reading, self.archive, self.settings, self.actor, self.now
-            )
-            detail = result.reason
-            done = [
-                f"{what} {', '.join(order_code(o) for o in dict.fromkeys(ids))}"
-                for what, ids in (
-                    ("confirmed", result.orders),
-                    ("documents for", result.documents_for),
-                    ("scheduled", result.scheduled),
+        from pipeline.process import process_message
+
+        message = session.get_one(Message, message_id, with_for_update=True)
+        if message.outcome not in RETRYABLE or reading is None:
+            if skip_final:
+                record_item(
+                    session,
+                    self.batch_id,
+                    "message",
+                    message.source_id,
+                    "skipped",
+                    self.now,
+                    detail=f"already {message.outcome}",
+                    message_id=message_id,
                 )
-                if ids
-            ]
-            detail = "; ".join([*done, *([detail] if detail else [])]) or None
-            record_item(
-                session,
-                self.batch_id,
-                "message",
-                message.source_id,
-                result.outcome,
-                self.now,
-                detail=detail,
-                message_id=message_id,
-                touched=[*result.orders, *result.documents_for, *result.scheduled],
+            return
+        result = process_message(
+            session, message, reading, self.archive, self.settings, self.actor, self.now
+        )
+        detail = result.reason
+        done = [
+            f"{what} {', '.join(order_code(o) for o in dict.fromkeys(ids))}"
+            for what, ids in (
+                ("confirmed", result.orders),
+                ("documents for", result.documents_for),
+                ("scheduled", result.scheduled),
             )
-            log.info("message %s: %s", message_id, result.outcome)
+            if ids
+        ]
+        detail = "; ".join([*done, *([detail] if detail else [])]) or None
+        record_item(
+            session,
+            self.batch_id,
+            "message",
+            message.source_id,
+            result.outcome,
+            self.now,
+            detail=detail,
+            message_id=message_id,
+            touched=[*result.orders, *result.documents_for, *result.scheduled],
+        )
+        log.info("message %s: %s", message_id, result.outcome)
 
     def confirm_due(self) -> None:
         """Confirm the payments held until the office opened, whose time has come."""
@@ -380,18 +462,18 @@ class Runner:
     def send(self) -> None:
         if self.store.dry_run:
             with self.store.unit() as session:
-                for row in session.scalars(
+                for email in session.scalars(
                     select(OutboxMessage).where(OutboxMessage.status == "pending")
                 ):
                     record_item(
                         session,
                         self.batch_id,
                         "email",
-                        row.idempotency_key,
+                        email.idempotency_key,
                         "would_send",
                         self.now,
-                        outbox_id=row.id,
-                        order_id=row.order_id,
+                        outbox_id=email.id,
+                        order_id=email.order_id,
                     )
             return
         self.progress("send", 0, 1)
@@ -400,7 +482,7 @@ class Runner:
         for start in range(0, len(results), 500):
             chunk = results[start : start + 500]
             with self.store.unit() as session:
-                rows = {
+                sent = {
                     row.id: row
                     for row in session.execute(
                         select(OutboxMessage.id, OutboxMessage.idempotency_key,
@@ -409,7 +491,7 @@ class Runner:
                     )
                 }  # fmt: skip
                 for result in chunk:
-                    row = rows[result.outbox_id]
+                    row = sent[result.outbox_id]
                     failed = result.outcome in ("failed", "retry", "unsure")
                     record_item(
                         session,
@@ -428,8 +510,11 @@ class Runner:
         errors = "; ".join([*self.errors, *([error] if error else [])]) or None
         with self.store.unit() as session:
             batch = finish_batch(session, self.batch_id, self.now, errors)
+            kept = self.keep_empty or not forget_if_empty(session, batch)
             ids = sorted({i.message_id for i in batch.items if i.message_id is not None})
-            return RunReport(batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run)
+            return RunReport(
+                batch.id, batch.status, dict(batch.counts), ids, self.store.dry_run, kept
+            )
 
 
 def _advance(mark: Mark, now: datetime, session: Session) -> None:
@@ -489,22 +574,56 @@ class _Filing:
 
 
 def read_ahead(
-    items: Iterable[K], read: Callable[[K], V], workers: int
+    items: Iterable[K],
+    read: Callable[[K], V],
+    workers: int,
+    *,
+    weight: Callable[[K], int] = lambda _item: 0,
+    budget: int = READ_AHEAD_BYTES,
 ) -> Iterator[tuple[K, Future[V]]]:
     """Each item with the future of its reading, in order. `workers` threads read at once
-    (each waiting on a sandbox worker) and at most twice that many readings wait in memory.
-    Left early, it drops what has not started; what runs ends with its sandbox."""
+    (each waiting on a sandbox worker) and at most twice that many readings wait in memory,
+    fewer when they weigh more than `budget` bytes together (a reading of large mail holds
+    its attachments). Left early, it drops what has not started; what runs ends with its
+    sandbox."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read")
     window: deque[tuple[K, Future[V]]] = deque()
+    held = 0
     try:
         for item in items:
             window.append((item, pool.submit(read, item)))
-            if len(window) > 2 * workers:
-                yield window.popleft()
+            held += weight(item)
+            while len(window) > 2 * workers or (held > budget and len(window) > 1):
+                done = window.popleft()
+                held -= weight(done[0])
+                yield done
         while window:
             yield window.popleft()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _groups(
+    readings: Iterator[tuple[K, Future[V]]], stopping: Callable[[], bool]
+) -> Iterator[list[tuple[K, Future[V]]]]:
+    """The readings in groups to decide in one transaction: up to PROCESS_GROUP, or what is
+    ready within PROCESS_SECONDS. A group never waits for a reading (the transaction would
+    hold its locks meanwhile): it ends, and the next starts with the awaited one. Asked to
+    stop, no further group is handed out."""
+    group: list[tuple[K, Future[V]]] = []
+    started = time.monotonic()
+    for item in readings:
+        if stopping():
+            return  # what is gathered is not decided: it waits for the next run
+        waits = not item[1].done()
+        if group and (
+            waits or len(group) >= PROCESS_GROUP or time.monotonic() - started > PROCESS_SECONDS
+        ):
+            yield group
+            group, started = [], time.monotonic()
+        group.append(item)
+    if group and not stopping():
+        yield group
 
 
 def run_once(runner: Runner) -> RunReport:

@@ -46,7 +46,7 @@ class Jobs:
         self.clock = clock
         self.stopping = stopping
 
-    def _runner(self) -> Runner:
+    def _runner(self, *, keep_empty: bool = True) -> Runner:
         return Runner(
             self.store,
             self.settings,
@@ -54,11 +54,16 @@ class Jobs:
             edges=self.edges,
             actor="scheduler",
             stopping=self.stopping,
+            keep_empty=keep_empty,
         )
 
-    def poll(self) -> RunReport:
-        """The sources, then everything `run --once` does."""
-        return run_once(self._runner())
+    def poll(self) -> RunReport | None:
+        """The sources, then everything `run --once` does. Whether it had anything to do is
+        known only at the end: a poll that recorded nothing, no item and no error, leaves no
+        batch (its row is deleted as it closes), so that ops' list is not buried under idle
+        polls."""
+        report = run_once(self._runner(keep_empty=False))
+        return report if report.kept else None
 
     def _any(self, query: Select[Any]) -> bool:
         with self.store.unit() as session:

@@ -216,6 +216,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
+        # What waits to be filed on the server, asked on every poll: a range, not a scan.
+        Index("ix_messages_source_acked", "source", "acked_at"),
         _one_of("outcome", MessageOutcome),
     )
 
