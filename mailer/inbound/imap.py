@@ -39,7 +39,7 @@ from pipeline.sources import (
 
 log = logging.getLogger(__name__)
 
-FILE_CHUNK = 500  # UIDs per MOVE/STORE, to stay well within servers' command-line limits
+UID_CHUNK = 500  # UIDs per command (sizes, MOVE, STORE), well within servers' line limits
 FETCH_BYTES = 8 * 1024 * 1024  # message bytes one FETCH brings, about (one message at least)
 PIECE_BYTES = 4 * 1024 * 1024  # a message larger than this is read from the server in pieces
 
@@ -146,8 +146,8 @@ class ImapMailbox:
     def _sizes(self, uids: list[int]) -> list[tuple[int, int, datetime]]:
         """Each UID still there, with its size and arrival (no bodies)."""
         found = []
-        for start in range(0, len(uids), FILE_CHUNK):
-            chunk = uids[start : start + FILE_CHUNK]
+        for start in range(0, len(uids), UID_CHUNK):
+            chunk = uids[start : start + UID_CHUNK]
             with _reasons(self.settings, "fetch sizes"):
                 data = self._client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
             for uid in chunk:
@@ -203,8 +203,8 @@ class ImapMailbox:
         with _reasons(s, doing):
             if uids and s.after == "move" and not client.folder_exists(folder):
                 client.create_folder(folder)
-            for start in range(0, len(uids), FILE_CHUNK):
-                chunk = uids[start : start + FILE_CHUNK]
+            for start in range(0, len(uids), UID_CHUNK):
+                chunk = uids[start : start + UID_CHUNK]
                 if s.after == "flag":
                     client.add_flags(chunk, [s.keyword.encode()], silent=True)
                 elif client.has_capability("MOVE"):

@@ -59,7 +59,7 @@ Progress = Callable[[str, int, int], None]  # stage, done, total
 RETRYABLE = UNREAD
 POISONED = MessageOutcome.QUARANTINED  # a message failed on too many runs in a row
 TAKE_GROUP = 100  # messages committed together as a source is taken
-TAKE_SECONDS = 2.0
+TAKE_SECONDS = 2.0  # or what was taken in this long, so that a slow source commits as it goes
 PROCESS_GROUP = 50  # messages decided in one transaction, each in its own savepoint
 PROCESS_SECONDS = 2.0  # or those decided in this long
 READ_AHEAD_BYTES = 32 * 1024 * 1024  # the mail read ahead of the decisions, at most
@@ -183,13 +183,13 @@ class Runner:
                 if mark is not None:
                     _advance(mark, self.now, session)
         except Exception as exc:
-            if stops_the_run(exc) or len(group) == 1:
-                if len(group) > 1:
-                    raise
+            if len(group) == 1:
                 self._trouble(source, group[0][0], exc)
-                return
-            for one in group:
-                self._commit(source, [one])
+            elif stops_the_run(exc):
+                raise
+            else:
+                for one in group:
+                    self._commit(source, [one])
             return
         if self.store.dry_run:
             return
