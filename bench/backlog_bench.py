@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
 
+from bench.imap_bench import append_all  # noqa: E402
 from bench.speed_rows import Row, print_rows  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.messages import make_email  # noqa: E402
@@ -96,14 +96,6 @@ def _pecflow(env: dict[str, str], *args: str, profile: Path | None = None) -> tu
     if int(code) not in (0, 1):
         raise RuntimeError(f"pecflow {' '.join(args)} exited {code}: {done.stderr}")
     return float(seconds), int(peak_kb) / 1024
-
-
-def _append_all(port: int, messages: list[bytes]) -> None:
-    when = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    with IMAPClient("127.0.0.1", port=port, ssl=False, timeout=60) as client:
-        client.login(USER, PASSWORD)
-        for raw in messages:
-            client.append("INBOX", raw, msg_time=when)
 
 
 def _bare_fetch(port: int, chunk: int = 200) -> float:
@@ -214,7 +206,7 @@ def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row]
     orders = _orders(count, 3_500_000)
     pdfs = _receipts(orders)
     with _office(orders) as (dovecot, env, _work, sink):
-        _append_all(dovecot.port, _mail(orders, "contabile.pdf", "application/pdf", pdfs))
+        append_all(dovecot.port, _mail(orders, "contabile.pdf", "application/pdf", pdfs))
         seconds, peak = _pecflow(env, "run", "--once", profile=profile)
         assert sink.count >= count, f"only {sink.count} e-mails sent for {count} receipts"
     floor = count / _bare_reading(pdfs, workers)
@@ -229,15 +221,7 @@ def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row]
             ">= 75 % of floor",
             rate >= 0.75 * floor,
         ),
-        Row(
-            f"memory: run over {count} text-PDF receipts",
-            peak,
-            MEMORY_MB,
-            "MB",
-            "the target",
-            "< 300 MB",
-            peak < MEMORY_MB,
-        ),
+        _memory(f"memory: run over {count} text-PDF receipts", peak),
     )
 
 
@@ -250,7 +234,7 @@ def plain(count: int, profile: Path | None = None) -> Row:
         for n in range(count)
     ]
     with _office(orders) as (dovecot, env, _work, _sink):
-        _append_all(dovecot.port, mail)
+        append_all(dovecot.port, mail)
         floor = count / _bare_fetch(dovecot.port)
         seconds, _peak = _pecflow(env, "run", "--once", profile=profile)
     rate = count / seconds
@@ -269,7 +253,7 @@ def scans(count: int, workers: int) -> Row:
     orders = _orders(count, 3_700_000)
     pngs = [scan_png(pdf) for pdf in _receipts(orders)]
     with _office(orders) as (dovecot, env, work, _sink):
-        _append_all(dovecot.port, _mail(orders, "ricevuta.png", "image/png", pngs))
+        append_all(dovecot.port, _mail(orders, "ricevuta.png", "image/png", pngs))
         seconds, _peak = _pecflow(env, "run", "--once")
         floor = workers / _bare_tesseract(pngs[: min(count, 12)], work)
     rate = count / seconds
@@ -324,20 +308,18 @@ def hostile_memory() -> Row:
         drop.mkdir(exist_ok=True)
         for case in evaluation.cases:
             (drop / case.name).write_bytes(case.data)
-        for name, data in _oversized():
+        oversized = _oversized()
+        for name, data in oversized:
             (drop / name).write_bytes(data)
         env["PECFLOW_PATHS__DROP_FOLDER"] = str(drop)
         _seconds, peak = _pecflow(env, "run", "--once")
-    count = len(evaluation.cases) + len(_oversized())
-    return Row(
-        f"memory: evaluation set + oversized ({count} files)",
-        peak,
-        MEMORY_MB,
-        "MB",
-        "the target",
-        "< 300 MB",
-        peak < MEMORY_MB,
-    )
+    count = len(evaluation.cases) + len(oversized)
+    return _memory(f"memory: evaluation set + oversized ({count} files)", peak)
+
+
+def _memory(scenario: str, peak: float) -> Row:
+    """The largest resident set of any process of a run, against the target."""
+    return Row(scenario, peak, MEMORY_MB, "MB", "the target", "< 300 MB", peak < MEMORY_MB)
 
 
 def measure(quick: bool = False, profile: Path | None = None) -> list[Row]:

@@ -39,7 +39,7 @@ from tests.dovecot import PASSWORD, USER, Dovecot  # noqa: E402
 PLAIN, WITH_PDF = 3000, 2000
 
 
-def _append_all(port: int, messages: list[bytes]) -> None:
+def append_all(port: int, messages: list[bytes]) -> None:
     when = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     with IMAPClient("127.0.0.1", port=port, ssl=False, timeout=30) as client:
         client.login(USER, PASSWORD)
@@ -94,7 +94,7 @@ def main() -> None:
         _pecflow(env, "orders", "import", str(work / "orders.csv"))
 
         started = time.monotonic()
-        _append_all(
+        append_all(
             dovecot.port,
             [
                 make_email(sender=f"c{n}@example.it", subject=f"domanda {n}", body="Buongiorno?")
@@ -113,7 +113,7 @@ def main() -> None:
             )
             for n, o in enumerate(orders)
         ]
-        _append_all(
+        append_all(
             dovecot.port,
             [
                 make_email(
