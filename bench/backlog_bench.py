@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,6 +48,7 @@ from imapclient import IMAPClient  # noqa: E402
 
 from bench.imap_bench import append_all  # noqa: E402
 from bench.speed_rows import Row, print_rows  # noqa: E402
+from bench.start_bench import pecflow_environment  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.messages import make_email  # noqa: E402
 from tests.docgen.orders import OrderSpec, make_order, orders_csv  # noqa: E402
@@ -69,13 +71,29 @@ class _Discard:
         return "250 OK"
 
 
-def _pecflow(env: dict[str, str], *args: str, profile: Path | None = None) -> tuple[float, float]:
-    """Run the console script in a wrapper of its own; returns the seconds it took and the
-    peak RSS (MB) of it or any of its children (so earlier runs do not count)."""
+class _Ran(NamedTuple):
+    seconds: float  # wall
+    peak: float  # MB, the largest resident set of the run or any of its workers
+
+
+def _pecflow(env: dict[str, str], *args: str, profile: Path | None = None) -> _Ran:
+    """Run the console script in a wrapper of its own, so that only this run counts."""
     command = [str(Path(sys.executable).with_name("pecflow")), *args]
     if profile is not None:
         spy = Path(sys.executable).with_name("py-spy")  # pip install py-spy
-        command = [str(spy), "record", "-r", "250", "-f", "raw", "-o", str(profile), "--", *command]
+        command = [
+            str(spy),
+            "record",
+            "-r",
+            "250",
+            "--nonblocking",
+            "-f",
+            "raw",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
@@ -95,7 +113,16 @@ def _pecflow(env: dict[str, str], *args: str, profile: Path | None = None) -> tu
     code, seconds, peak_kb = done.stdout.split()
     if int(code) not in (0, 1):
         raise RuntimeError(f"pecflow {' '.join(args)} exited {code}: {done.stderr}")
-    return float(seconds), int(peak_kb) / 1024
+    return _Ran(float(seconds), int(peak_kb) / 1024)
+
+
+def _busy() -> float:
+    """Seconds of CPU the whole machine has spent so far, every core and process (/proc/stat):
+    a run's workers, Dovecot and the SMTP sink count too, which no rusage of ours would see."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _bare_fetch(port: int, chunk: int = 200) -> float:
@@ -160,10 +187,9 @@ def _office(orders: list[OrderSpec]) -> Iterator[tuple[Dovecot, dict[str, str], 
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
+        env = pecflow_environment(work)
         env.update(
             dovecot.pecflow_env(),
-            PYTHONPATH=str(ROOT),
             PECFLOW_CONFIG=str(work / "pecflow.toml"),
             PECFLOW_SMTP__PORT=str(smtp_port),
             # office hours, a working day: payments are confirmed and mailed at once
@@ -202,15 +228,19 @@ def _mail(orders: list[OrderSpec], name: str, kind: str, files: list[bytes]) -> 
     ]
 
 
-def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row]:
+def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row, Row]:
     orders = _orders(count, 3_500_000)
     pdfs = _receipts(orders)
     with _office(orders) as (dovecot, env, _work, sink):
         append_all(dovecot.port, _mail(orders, "contabile.pdf", "application/pdf", pdfs))
-        seconds, peak = _pecflow(env, "run", "--once", profile=profile)
+        busy = _busy()
+        ran = _pecflow(env, "run", "--once", profile=profile)
+        run_ms = 1000 * (_busy() - busy) / count
         assert sink.count >= count, f"only {sink.count} e-mails sent for {count} receipts"
-    floor = count / _bare_reading(pdfs, workers)
-    rate = count / seconds
+    busy = _busy()
+    floor, rate = count / _bare_reading(pdfs, workers), count / ran.seconds
+    reading_ms = 1000 * (_busy() - busy) / count
+    rest_ms = run_ms - reading_ms
     return (
         Row(
             f"backlog: {count} text-PDF receipts",
@@ -221,7 +251,18 @@ def text_pdfs(count: int, workers: int, profile: Path | None) -> tuple[Row, Row]
             ">= 75 % of floor",
             rate >= 0.75 * floor,
         ),
-        _memory(f"memory: run over {count} text-PDF receipts", peak),
+        # On a machine whose cores are all busy, the target needs everything else a receipt
+        # costs (fetch, archive, decide, contract, e-mails, filing) under a third of its reading.
+        Row(
+            "  CPU per receipt besides reading",
+            rest_ms,
+            reading_ms / 3,
+            "ms",
+            "1/3 of reading's CPU",
+            "<= floor",
+            rest_ms <= reading_ms / 3,
+        ),
+        _memory(f"memory: run over {count} text-PDF receipts", ran.peak),
     )
 
 
@@ -236,7 +277,7 @@ def plain(count: int, profile: Path | None = None) -> Row:
     with _office(orders) as (dovecot, env, _work, _sink):
         append_all(dovecot.port, mail)
         floor = count / _bare_fetch(dovecot.port)
-        seconds, _peak = _pecflow(env, "run", "--once", profile=profile)
+        seconds = _pecflow(env, "run", "--once", profile=profile).seconds
     rate = count / seconds
     return Row(
         f"backlog: {count} plain messages",
@@ -254,7 +295,7 @@ def scans(count: int, workers: int) -> Row:
     pngs = [scan_png(pdf) for pdf in _receipts(orders)]
     with _office(orders) as (dovecot, env, work, _sink):
         append_all(dovecot.port, _mail(orders, "ricevuta.png", "image/png", pngs))
-        seconds, _peak = _pecflow(env, "run", "--once")
+        seconds = _pecflow(env, "run", "--once").seconds
         floor = workers / _bare_tesseract(pngs[: min(count, 12)], work)
     rate = count / seconds
     return Row(
@@ -312,7 +353,7 @@ def hostile_memory() -> Row:
         for name, data in oversized:
             (drop / name).write_bytes(data)
         env["PECFLOW_PATHS__DROP_FOLDER"] = str(drop)
-        _seconds, peak = _pecflow(env, "run", "--once")
+        peak = _pecflow(env, "run", "--once").peak
     count = len(evaluation.cases) + len(oversized)
     return _memory(f"memory: evaluation set + oversized ({count} files)", peak)
 

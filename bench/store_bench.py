@@ -39,7 +39,6 @@ import argparse
 import gc
 import hashlib
 import json
-import os
 import random
 import shutil
 import statistics
@@ -61,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 from bench.import_bench import CATEGORIES, FIRST_NAMES, LAST_NAMES, MAIL_DOMAINS, METHODS  # noqa: E402
 from bench.scratch_database import scratch_database  # noqa: E402
 from bench.speed_rows import Row  # noqa: E402
+from bench.start_bench import pecflow_environment  # noqa: E402
 from pipeline.rules.business_calendar import BusinessCalendar  # noqa: E402
 from tests.docgen.orders import MUNICIPALITIES, PRODUCT_NET, make_tax_code, order_total  # noqa: E402
 
@@ -627,9 +627,8 @@ def time_commands(database: str, url: str, work: Path, tables: Tables, rounds: i
         '[paths]\ndata_dir = "data"\n[mail]\nops_address = "ops@visura.it"\n',
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PECFLOW_")}
-    env.update(PYTHONPATH=str(ROOT), PECFLOW_CONFIG=str(work / "pecflow.toml"),
-               PECFLOW_DATABASE__URL=url)  # fmt: skip
+    env = pecflow_environment(work)
+    env.update(PECFLOW_CONFIG=str(work / "pecflow.toml"), PECFLOW_DATABASE__URL=url)
     order_id = _shown_order(tables)
     bare = _essential(order_id, REPORT_DAY)
     start = _timed(env, [str(PECFLOW), "config", "show"], rounds).seconds

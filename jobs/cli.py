@@ -444,6 +444,11 @@ def orders_activate(
 # --- run and batches ------------------------------------------------------------------------
 
 
+# A catch-up batch holds thousands of messages: the terminal shows the first rows of each table
+# and the counts; `batches show` and `run --json` have them all.
+RUN_ROWS = 50
+
+
 def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
     from pipeline.services import queries as views
 
@@ -461,15 +466,20 @@ def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
     if as_json:
         emit(data, True)
         return
-    emit(
-        messages,
-        False,
-        f"messages (batch {report.batch_id})",
-        ["id", "ref", "received_at", "outcome", "reason"],
-    )
-    emit(orders, False, "orders touched", ["code", "customer", "total", "state", "label"])
     emails = [i for i in items if i["type"] == "email"]
-    emit(emails, False, "e-mails", ["ref", "outcome", "detail"])
+    tables = (
+        (messages, "messages", ["id", "ref", "received_at", "outcome", "reason"]),
+        (orders, "orders touched", ["code", "customer", "total", "state", "label"]),
+        (emails, "e-mails", ["ref", "outcome", "detail"]),
+    )
+    for rows, title, columns in tables:
+        batch = f" (batch {report.batch_id})" if title == "messages" else ""
+        emit(rows[:RUN_ROWS], False, title + batch, columns)
+        if len(rows) > RUN_ROWS:
+            typer.echo(
+                f"... and {len(rows) - RUN_ROWS} more {title.split()[0]}: "
+                f"pecflow batches show {report.batch_id}"
+            )
     dry = " (dry run: nothing was kept)" if report.dry_run else ""
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "nothing to do"
     typer.echo(f"batch {report.batch_id} {report.status}: {counts}{dry}")

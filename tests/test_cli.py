@@ -207,3 +207,18 @@ def test_orders_show_tells_the_story_in_time_order(workspace: Workspace) -> None
     assert story["story"][-1]["detail"].endswith("sent")
     outbox = json.loads(workspace.cli("outbox", "list", "--json").stdout)
     assert [(o["kind"], o["status"]) for o in outbox] == [("payment_received", "sent")]
+
+
+def test_a_large_run_prints_the_first_rows_and_where_the_rest_are(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs.cli
+
+    monkeypatch.setattr(jobs.cli, "RUN_ROWS", 2)
+    for n in range(3):
+        (workspace.drop / f"nota{n}.txt").write_text(f"Domanda {n}", encoding="utf-8")
+    result = workspace.cli("run", "--once", "--now", "2026-11-20T10:30:00+01:00")
+    [batch] = json.loads(workspace.cli("batches", "list", "--json").stdout)
+    assert f"... and 1 more messages: pecflow batches show {batch['id']}" in result.stdout
+    shown = [n for n in range(3) if f"nota{n}.txt" in result.stdout]
+    assert shown == [0, 1], result.stdout
