@@ -24,9 +24,35 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# What Dovecot 2.3 announces after login; `capabilities_off` announces this list minus some.
+CAPABILITIES = [
+    *("IMAP4rev1", "SASL-IR", "LOGIN-REFERRALS", "ID", "ENABLE", "IDLE", "SORT"),
+    *("SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT"),
+    *("MULTIAPPEND", "URL-PARTIAL", "CATENATE", "UNSELECT", "CHILDREN", "NAMESPACE"),
+    *("UIDPLUS", "LIST-EXTENDED", "I18NLEVEL=1", "CONDSTORE", "QRESYNC", "ESEARCH", "ESORT"),
+    *("SEARCHRES", "WITHIN", "CONTEXT=SEARCH", "LIST-STATUS", "BINARY", "MOVE"),
+    *("SNIPPET=FUZZY", "PREVIEW=FUZZY", "PREVIEW", "STATUS=SIZE", "SAVEDATE", "LITERAL+"),
+    "NOTIFY",
+]
+
+
 class Dovecot:
-    def __init__(self, *, tls: bool = False, parent: Path | None = None) -> None:
-        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk)."""
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        parent: Path | None = None,
+        capabilities_off: frozenset[str] = frozenset(),
+        separator: str = "",
+        password: str = PASSWORD,
+        mechanisms: str = "plain login",
+        rawlog: bool = False,
+    ) -> None:
+        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk).
+        The rest make the server differ as others do: capabilities it does not announce
+        (`{"MOVE", "UIDPLUS"}`), the folder separator (`""` keeps Dovecot's own for
+        Maildir, `.`; `/` is the other common one), the user's password (any UTF-8), the SASL
+        mechanisms it offers, and `rawlog`: what clients send, in `rawlogs()`."""
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
         self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-", dir=parent))
@@ -36,6 +62,8 @@ class Dovecot:
         self.certificate = self.root / "cert.pem"
         self.config = self.root / "dovecot.conf"
         self.mail = self.root / "mail"
+        self.capabilities_off, self.separator = capabilities_off, separator
+        self.password, self.mechanisms, self.rawlog = password, mechanisms, rawlog
 
     def pecflow_env(self) -> dict[str, str]:
         """The settings that point pecflow at this server (plain IMAP: allowed on loopback)."""
@@ -45,7 +73,7 @@ class Dovecot:
             "PECFLOW_IMAP__SECURITY": "plain",
             "PECFLOW_IMAP__ALLOW_PLAIN": "true",
             "PECFLOW_IMAP__USERNAME": USER,
-            "PECFLOW_IMAP__PASSWORD": PASSWORD,
+            "PECFLOW_IMAP__PASSWORD": self.password,
         }
 
     def _tls_config(self) -> str:
@@ -77,11 +105,34 @@ class Dovecot:
         )
         return f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{self.root / 'key.pem'}"
 
+    def _quirks_config(self) -> str:
+        lines = []
+        if self.capabilities_off:
+            kept = [c for c in CAPABILITIES if c not in self.capabilities_off]
+            lines.append(f"protocol imap {{\n  imap_capability = {' '.join(kept)}\n}}")
+        if self.separator:
+            lines.append(f"namespace inbox {{\n  inbox = yes\n  separator = {self.separator}\n}}")
+        if self.rawlog:
+            lines.append(f"rawlog_dir = {self.mail}/{USER}/rawlog")
+        return "\n".join(lines)
+
+    def rawlogs(self) -> str:
+        """What the clients sent in every session so far (with `rawlog=True`)."""
+        folder = self.mail / USER / "rawlog"
+        return "".join(
+            path.read_text(encoding="utf-8", errors="replace")
+            for path in sorted(folder.glob("*.in"))
+        )
+
     def _write_config(self) -> None:
         self.mail.mkdir()
         os.chown(self.mail, MAIL_UID, MAIL_UID)
+        if self.rawlog:
+            (self.mail / USER / "rawlog").mkdir(parents=True)
+            for path in (self.mail / USER, self.mail / USER / "rawlog"):
+                os.chown(path, MAIL_UID, MAIL_UID)
         (self.root / "passwd").write_text(
-            f"{USER}:{{PLAIN}}{PASSWORD}:{MAIL_UID}:{MAIL_UID}::{self.mail}/{USER}::\n",
+            f"{USER}:{{PLAIN}}{self.password}:{MAIL_UID}:{MAIL_UID}::{self.mail}/{USER}::\n",
             encoding="utf-8",
         )
         self.config.write_text(
@@ -90,7 +141,7 @@ protocols = imap
 listen = 127.0.0.1
 {self._tls_config()}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {self.mechanisms}
 auth_failure_delay = 0
 base_dir = {self.root}/run
 state_dir = {self.root}/state
@@ -130,6 +181,7 @@ service stats {{
 protocol imap {{
   mail_max_userip_connections = 50
 }}
+{self._quirks_config()}
 """,
             encoding="utf-8",
         )
