@@ -162,11 +162,24 @@ class Fetched:
     open: Callable[[], BinaryIO]  # its bytes: held, or read from the server a piece at a time
 
 
+@dataclass(frozen=True)
+class Capability:
+    """A server capability that changes what pecflow does, and what it does without it."""
+
+    name: str
+    offered: bool
+    without: str
+
+
 class Mailbox(Protocol):
     """One session with the mailbox's folder (a context manager: connected on entry), as
     `mailbox check` asks it."""
 
+    login_method: str  # how the session logged in
+
     def __enter__(self) -> Mailbox: ...
+
+    def capabilities(self) -> list[Capability]: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

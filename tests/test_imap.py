@@ -31,7 +31,7 @@ ARRIVED = datetime(2026, 11, 20, 9, 40, tzinfo=UTC)
 
 def _client(dovecot) -> IMAPClient:
     client = IMAPClient("127.0.0.1", port=dovecot.port, ssl=False, timeout=5)
-    client.login(USER, PASSWORD)
+    client.plain_login(USER, dovecot.password)  # any password: LOGIN takes ASCII only
     return client
 
 
@@ -473,7 +473,7 @@ def test_an_idle_poll_fetches_nothing_and_leaves_no_batch(imap_ws) -> None:
     try:
         with commands_sent() as sent:
             assert jobs.poll() is None
-        assert sent == ["CAPABILITY", "LOGIN", "SELECT", "LOGOUT"]  # imaplib asks CAPABILITY
+        assert sent == ["CAPABILITY", "AUTHENTICATE", "SELECT", "LOGOUT"]  # imaplib asks CAPABILITY
         assert _batches(ws) == before
         _append(dovecot, make_email(sender="a@example.it", subject="ciao", body="una domanda"))
         report = jobs.poll()

@@ -4,6 +4,17 @@ Every call has the configured timeout, and any server trouble becomes one ImapEr
 one-line reason; the caller records it on the batch and the next poll resumes from the
 cursor (the highest UID committed). `ImapSource` is the folder as a batch's source
 (`pipeline.sources.Source`); `ImapMailbox` is one session with the server.
+
+Servers differ; what pecflow does about it:
+- login: `AUTHENTICATE PLAIN` whenever offered (the password goes as UTF-8; LOGIN takes
+  ASCII only), else LOGIN, which a password that is not ASCII cannot use (said in one line);
+- searches carry no CHARSET (all criteria are ASCII; some servers refuse CHARSET);
+- folder names go in modified UTF-7 (imapclient), and `/` in a configured name becomes
+  the server's delimiter;
+- filing: MOVE; else COPY, `\\Deleted` and `UID EXPUNGE` of those UIDs (UIDPLUS); else
+  COPY, `\\Deleted` and the keyword, and EXPUNGE only when every `\\Deleted` message of
+  the folder carries the keyword (is pecflow's): a person's deleted mail is never expunged
+  by pecflow; what stays flagged is never taken again (searches skip the keyword).
 """
 
 from __future__ import annotations
@@ -19,12 +30,13 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient import DELETED, IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from config.settings import ImapSettings
 from pipeline.sources import (
     OUTCOME_FOLDER,
+    Capability,
     Cursors,
     Fetched,
     Filing,
@@ -42,6 +54,16 @@ log = logging.getLogger(__name__)
 UID_CHUNK = 500  # UIDs per command (sizes, MOVE, STORE), well within servers' line limits
 FETCH_BYTES = 8 * 1024 * 1024  # message bytes one FETCH brings, about (one message at least)
 PIECE_BYTES = 4 * 1024 * 1024  # a message larger than this is read from the server in pieces
+
+
+# The capabilities pecflow uses when offered, and what it does without each.
+WITHOUT: dict[str, str] = {
+    "MOVE": "COPY to the outcome folder, then \\Deleted and expunge those messages only",
+    "UIDPLUS": "(with no MOVE) expunge only when every \\Deleted message of the folder is "
+    "pecflow's, else leave them flagged \\Deleted and imap.keyword (never taken again)",
+    "IDLE": "poll on the scheduler's timetable only",
+    "CONDSTORE": "nothing: pecflow does not use it (UIDNEXT says when nothing is new)",
+}
 
 
 class ImapError(SourceError):
@@ -73,6 +95,7 @@ class ImapMailbox:
         self.settings = settings
         self.client: IMAPClient | None = None
         self._delimiter: str | None = None  # the server's folder separator, asked when needed
+        self.login_method = ""  # how the session logged in (`mailbox check` tells it)
 
     def __enter__(self) -> ImapMailbox:
         s = self.settings
@@ -90,7 +113,7 @@ class ImapMailbox:
                 client.starttls(context)
             client.normalise_times = False
         with _reasons(s, "login"):
-            client.login(s.username, s.secret_password())
+            self.login_method = _log_in(client, s.username, s.secret_password())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -106,9 +129,18 @@ class ImapMailbox:
         assert self.client is not None, "use ImapMailbox as a context manager"
         return self.client
 
+    def capabilities(self) -> list[Capability]:
+        """The capabilities that change what pecflow does, and whether the server offers them."""
+        with _reasons(self.settings, "capabilities"):
+            return [
+                Capability(name, self._client.has_capability(name), without)
+                for name, without in WITHOUT.items()
+            ]
+
     def select(self) -> FolderStatus:
-        with _reasons(self.settings, f"select {self.settings.folder}"):
-            info = self._client.select_folder(self.settings.folder)
+        folder = self.settings.folder
+        with _reasons(self.settings, f"select {folder}"):
+            info = self._client.select_folder(self._server_name(folder))
         return FolderStatus(
             self.settings.folder,
             int(info[b"UIDVALIDITY"]),
@@ -117,10 +149,10 @@ class ImapMailbox:
         )
 
     def uids_after(self, last_uid: int) -> list[int]:
-        """UIDs above the cursor; `n:*` also answers the highest UID, so filter it."""
-        criteria: list[str] = ["UID", f"{last_uid + 1}:*"]
-        if self.settings.after == "flag":
-            criteria += ["UNKEYWORD", self.settings.keyword]
+        """UIDs above the cursor, without pecflow's keyword (what is flagged was taken, even
+        when a changed UIDVALIDITY renumbered it); `n:*` also answers the highest UID, so
+        filter it. No CHARSET: imapclient sends none when given none."""
+        criteria = ["UID", f"{last_uid + 1}:*", "UNKEYWORD", self.settings.keyword]
         with _reasons(self.settings, "search"):
             return sorted(uid for uid in self._client.search(criteria) if uid > last_uid)
 
@@ -182,8 +214,10 @@ class ImapMailbox:
         return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
-        """A folder's name as the server writes it; asked of it only to file (a round trip
-        less for a poll with nothing to file)."""
+        """A folder's name as the server writes it: `/` becomes its delimiter, asked of it
+        only for a name with a `/` (a round trip less for a poll of INBOX)."""
+        if "/" not in name:
+            return name
         if self._delimiter is None:
             client = self._client
             with _reasons(self.settings, "list folders"):
@@ -196,23 +230,51 @@ class ImapMailbox:
         return name.replace("/", self._delimiter)
 
     def file(self, uids: list[int], outcome: str) -> None:
-        """Tell the server the outcome: move to the outcome's folder, or set the keyword."""
+        """Tell the server the outcome: move to the outcome's folder (by the best way it
+        offers: see the module's docstring), or set the keyword."""
+        if not uids:
+            return
         client, s = self._client, self.settings
         folder = self._server_name(getattr(s, OUTCOME_FOLDER[outcome]))
         doing = "set keyword" if s.after == "flag" else f"move to {folder}"
+        keyword = s.keyword.encode()
         with _reasons(s, doing):
-            if uids and s.after == "move" and not client.folder_exists(folder):
+            how = "flag" if s.after == "flag" else _move_by(client)
+            if how != "flag" and not client.folder_exists(folder):
                 client.create_folder(folder)
             for start in range(0, len(uids), UID_CHUNK):
                 chunk = uids[start : start + UID_CHUNK]
-                if s.after == "flag":
-                    client.add_flags(chunk, [s.keyword.encode()], silent=True)
-                elif client.has_capability("MOVE"):
+                if how == "flag":
+                    client.add_flags(chunk, [keyword], silent=True)
+                elif how == "MOVE":
                     client.move(chunk, folder)
                 else:
                     client.copy(chunk, folder)
-                    client.delete_messages(chunk, silent=True)
-                    client.uid_expunge(chunk)
+                    if how == "UIDPLUS":
+                        client.delete_messages(chunk, silent=True)
+                        client.uid_expunge(chunk)
+                    else:
+                        client.add_flags(chunk, [DELETED, keyword], silent=True)
+            if how == "COPY":
+                self._expunge_if_only_ours()
+
+    def _expunge_if_only_ours(self) -> None:
+        """EXPUNGE removes every `\\Deleted` message: only when all of them carry the
+        keyword (are pecflow's). Else they stay flagged until a later filing finds the
+        folder without a person's deleted mail (or the person's client expunges them); the
+        one round trip between the SEARCH and the EXPUNGE is the only window left."""
+        client, keyword = self._client, self.settings.keyword
+        others = client.search(["DELETED", "UNKEYWORD", keyword])
+        if others:
+            log.info(
+                "IMAP %s: %d deleted messages of a person in the folder and no UIDPLUS: "
+                "pecflow's filed messages stay flagged \\Deleted and %s until they are gone",
+                self.settings.folder,
+                len(others),
+                keyword,
+            )
+            return
+        client.expunge()
 
 
 class ImapSource:
@@ -281,6 +343,29 @@ class ImapSource:
             batch = [row for row in rows if row.outcome == outcome]
             self.box.file([int(row.source_id.removeprefix(prefix)) for row in batch], outcome)
             filing.filed([row.message_id for row in batch])
+
+
+def _move_by(client: IMAPClient) -> str:
+    """The best way this server offers to move messages: MOVE, UIDPLUS (COPY and UID
+    EXPUNGE) or COPY (and EXPUNGE when safe)."""
+    return next((c for c in ("MOVE", "UIDPLUS") if client.has_capability(c)), "COPY")
+
+
+def _log_in(client: IMAPClient, username: str, password: str) -> str:
+    """`AUTHENTICATE PLAIN` whenever the server offers it, not only for a password that is
+    not ASCII: one path for every password (RFC 4616's UTF-8, where LOGIN is ASCII only and
+    imaplib cannot even send it otherwise). LOGIN for the servers without it. Returns the
+    method used."""
+    if client.has_capability("AUTH=PLAIN"):
+        client.plain_login(username, password)
+        return "AUTHENTICATE PLAIN"
+    if not (username + password).isascii():
+        raise LoginError(
+            "the server offers no AUTHENTICATE PLAIN, and LOGIN cannot send a user name or "
+            "password that is not ASCII"
+        )
+    client.login(username, password)
+    return "LOGIN"
 
 
 def may_hold_new(status: FolderStatus, last_uid: int) -> bool:
