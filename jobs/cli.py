@@ -698,14 +698,20 @@ def outbox_retry(outbox_id: int) -> None:
 
 @mailbox_app.command("check")
 def mailbox_check(as_json: JsonOpt = False) -> None:
-    """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new."""
+    """Connect and show the folder, its UIDVALIDITY, how many messages and how many are new;
+    the login method, and the server's capabilities that matter with what pecflow does
+    without each."""
     from jobs.edges import mail_edges
     from pipeline.services import ops
 
     cfg = settings()
     with store(cfg) as st:
         row = ops_call(ops.check_mailbox, st, cfg, mail_edges())
-    emit(row, as_json, "mailbox")
+    if as_json:
+        emit(row, as_json)
+        return
+    emit({k: v for k, v in row.items() if k != "capabilities"}, as_json, "mailbox")
+    emit(row["capabilities"], as_json, "capabilities")
 
 
 # --- scheduler, report ------------------------------------------------------------------------

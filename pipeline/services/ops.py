@@ -225,7 +225,8 @@ def rerun_batch(
 
 
 def check_mailbox(store: Store, settings: Settings, edges: MailEdges) -> dict[str, Any]:
-    """The mailbox's folder as the server and the stored cursor see it."""
+    """The mailbox's folder as the server and the stored cursor see it; how pecflow logs in,
+    and the capabilities that matter, with what pecflow does without each one missing."""
     if not settings.imap.host:
         raise Refused("imap.host is empty: no IMAP mailbox is configured")
     try:
@@ -237,6 +238,7 @@ def check_mailbox(store: Store, settings: Settings, edges: MailEdges) -> dict[st
             same = known is not None and known[0] == status.uidvalidity
             last_uid = known[1] if known and same else None
             new = len(box.uids_after(last_uid or 0))
+            capabilities = box.capabilities()
     except SourceError as exc:
         raise Refused(str(exc)) from None
     return {
@@ -246,4 +248,9 @@ def check_mailbox(store: Store, settings: Settings, edges: MailEdges) -> dict[st
         "new": new,
         "last_uid": last_uid,
         "resync": known is not None and not same,
+        "login": box.login_method,
+        "capabilities": [
+            {"name": c.name, "offered": c.offered, "without": None if c.offered else c.without}
+            for c in capabilities
+        ],
     }
