@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from imapclient import DELETED
 
-from tests.conftest import Mailbox, Workspace
+from pipeline.store.models import Message
+from tests.conftest import Killed, Mailbox, Workspace
 from tests.docgen.messages import make_email
 from tests.dovecot import Dovecot
 from tests.test_imap import _append, _client, _count, _folders, _ready, _receipt_mail, _run
@@ -195,26 +196,34 @@ def test_non_ascii_folders_on_either_delimiter(workspace: Workspace, serve, sepa
 
 
 def test_a_folder_recreated_with_the_same_messages_decides_nothing_twice(
-    workspace: Workspace, serve, mailbox: Mailbox
+    workspace: Workspace, serve, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The folder is deleted and made again, and a backup brings back what pecflow had
-    already filed (new UIDVALIDITY, UIDs from 1 again): those are recognised as the same
-    messages, filed again as they were decided, and nobody gets a second e-mail; only the
-    new one is processed."""
+    """Messages processed and still in the folder (the run died before filing them), then
+    the folder is deleted and made again with the same messages and a new one (new
+    UIDVALIDITY, UIDs from 1 again): the old ones are recognised as the same messages and
+    filed as they were decided, nobody gets a second e-mail, only the new one is processed,
+    and nothing stays waiting to be filed under the old UIDs."""
     dovecot = serve()
     workspace.env["PECFLOW_IMAP__FOLDER"] = "Amministrazione"
     _ready(workspace)
-    receipt, question = _receipt_mail(), QUESTION
+    receipt = _receipt_mail()
     with _client(dovecot) as client:
         client.create_folder("Amministrazione")
-    for raw in (receipt, question):
+    for raw in (receipt, QUESTION):
         _append(dovecot, raw, folder="Amministrazione")
-    _, report = _run(workspace)
-    assert [m["outcome"] for m in report["messages"]] == ["processed", "review"]
+
+    def crash(self: object, uids: list[int], outcome: str) -> None:
+        raise Killed("the process dies before filing")
+
+    monkeypatch.setattr("mailer.inbound.imap.ImapMailbox.file", crash)
+    with pytest.raises(Killed):
+        _run(workspace)
+    monkeypatch.undo()
+    assert _count(workspace, Message.outcome.in_(["processed", "review"])) == 2
     with _client(dovecot) as client:
         client.delete_folder("Amministrazione")
         client.create_folder("Amministrazione")
-    for raw in (receipt, question, _receipt_mail(code="LM9999999", subject="altro")):
+    for raw in (receipt, QUESTION, _receipt_mail(code="LM9999999", subject="altro")):
         _append(dovecot, raw, folder="Amministrazione")
     result, report = _run(workspace)
     assert result.exit_code == 0, result.stdout
@@ -226,12 +235,13 @@ def test_a_folder_recreated_with_the_same_messages_decides_nothing_twice(
     assert _folders(dovecot) == {
         "INBOX": 0,
         "Amministrazione": 0,
-        "pecflow/processed": 2,  # the receipt, and its copy
-        "pecflow/review": 3,  # the question, its copy, and the new one
+        "pecflow/processed": 1,  # the receipt's copy
+        "pecflow/review": 2,  # the question's copy, and the new one
     }
     assert _count(workspace) == 3
+    assert _count(workspace, Message.acked_at.is_(None)) == 0
     assert len(json.loads(workspace.cli("review", "list", "--json").stdout)) == 2
-    assert len(mailbox.messages) == 1
+    assert len(mailbox.messages) == 1  # the receipt's e-mail, sent once
 
 
 class CuttingProxy:

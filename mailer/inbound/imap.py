@@ -47,6 +47,7 @@ from pipeline.sources import (
     Offering,
     Problem,
     SourceError,
+    Unfiled,
 )
 
 log = logging.getLogger(__name__)
@@ -334,15 +335,44 @@ class ImapSource:
         return None  # never skipped: the run stops, and the next one starts from this message
 
     def file(self, filing: Filing) -> None:
-        if not filing.unfiled(f"{self.settings.folder}/"):
+        waiting = filing.unfiled(f"{self.settings.folder}/")
+        if not waiting:
             return  # nothing of this folder waits (asked of the database, not the server)
         status = self.box.select()
         prefix = _prefix(status)
-        rows = filing.unfiled(prefix)
+        self._forget_stale(waiting, status, filing)
+        rows = [row for row in waiting if row.source_id.startswith(prefix)]
         for outcome in sorted({row.outcome for row in rows}):
             batch = [row for row in rows if row.outcome == outcome]
             self.box.file([int(row.source_id.removeprefix(prefix)) for row in batch], outcome)
             filing.filed([row.message_id for row in batch])
+
+    def _forget_stale(self, waiting: list[Unfiled], status: FolderStatus, filing: Filing) -> None:
+        """Messages committed under an earlier UIDVALIDITY cannot be filed by their UIDs any
+        more: the copies still in the folder are read again and filed as duplicates (or carry
+        the keyword and are skipped), so these are recorded as filed rather than asked for
+        again at every poll."""
+        folder = f"{self.settings.folder}/"
+        stale = [
+            row.message_id
+            for row in waiting
+            if _uidvalidity_of(row.source_id.removeprefix(folder)) not in (None, status.uidvalidity)
+        ]
+        if stale:
+            log.warning(
+                "IMAP %s: %d messages committed before its UIDVALIDITY changed are filed by "
+                "their copies read again, not by their old UIDs",
+                self.settings.folder,
+                len(stale),
+            )
+            filing.filed(stale)
+
+
+def _uidvalidity_of(rest: str) -> int | None:
+    """The UIDVALIDITY in a source id's `<uidvalidity>/<uid>` (after the folder), else None
+    (a message of a subfolder's, named like this folder plus more)."""
+    validity, _, uid = rest.partition("/")
+    return int(validity) if validity.isdigit() and uid.isdigit() else None
 
 
 def _move_by(client: IMAPClient) -> str:
