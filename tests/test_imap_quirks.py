@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,9 @@ from tests.docgen.messages import make_email
 from tests.dovecot import Dovecot
 from tests.test_imap import _append, _client, _count, _folders, _ready, _receipt_mail, _run
 
+pytestmark = pytest.mark.integration  # a real Dovecot in every test
+
+COMMAND = re.compile(r"[\d.]+ [A-Z]{4}\d+ (.+)")
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # kept fast
 UTF8_PASSWORD = "pässwörd-ñ€"
 QUESTION = make_email(sender="b@example.it", subject="info", body="una domanda")
@@ -41,12 +45,10 @@ def serve(workspace: Workspace) -> Iterator[Callable[..., Dovecot]]:
 
 
 def _sent(dovecot: Dovecot) -> list[str]:
-    """The commands the clients sent after login (rawlog), without tag and time."""
-    return [
-        line.split(" ", 2)[2]
-        for line in dovecot.rawlogs().splitlines()
-        if line.count(" ") >= 2 and line.split(" ", 2)[1][:1].isalnum()
-    ]
+    """The commands the clients sent after login (rawlog lines `time TAG command`; imaplib's
+    tags are four capitals and a number), without time and tag: not the messages' lines."""
+    found = (COMMAND.fullmatch(line) for line in dovecot.rawlogs().splitlines())
+    return [match[1] for match in found if match]
 
 
 def _deleted_meanwhile(monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot, folder: str) -> None:
