@@ -44,6 +44,7 @@ class Dovecot:
         parent: Path | None = None,
         capabilities_off: frozenset[str] = frozenset(),
         separator: str = "",
+        prefix: str = "",
         password: str = PASSWORD,
         mechanisms: str = "plain login",
         rawlog: bool = False,
@@ -51,7 +52,8 @@ class Dovecot:
         """`parent`: where its temporary folder goes (a bench's large store: a RAM disk).
         The rest make the server differ as others do: capabilities it does not announce
         (`{"MOVE", "UIDPLUS"}`), the folder separator (`""` keeps Dovecot's own for
-        Maildir, `.`; `/` is the other common one), the user's password (any UTF-8), the SASL
+        Maildir, `.`; `/` is the other common one) and the namespace's prefix (Courier's
+        `INBOX.`: every folder under INBOX), the user's password (any UTF-8), the SASL
         mechanisms it offers, and `rawlog`: what clients send, in `rawlogs()`."""
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
@@ -62,7 +64,7 @@ class Dovecot:
         self.certificate = self.root / "cert.pem"
         self.config = self.root / "dovecot.conf"
         self.mail = self.root / "mail"
-        self.capabilities_off, self.separator = capabilities_off, separator
+        self.capabilities_off, self.separator, self.prefix = capabilities_off, separator, prefix
         self.password, self.mechanisms, self.rawlog = password, mechanisms, rawlog
 
     def pecflow_env(self) -> dict[str, str]:
@@ -110,8 +112,11 @@ class Dovecot:
         if self.capabilities_off:
             kept = [c for c in CAPABILITIES if c not in self.capabilities_off]
             lines.append(f"protocol imap {{\n  imap_capability = {' '.join(kept)}\n}}")
-        if self.separator:
-            lines.append(f"namespace inbox {{\n  inbox = yes\n  separator = {self.separator}\n}}")
+        if self.separator or self.prefix:
+            lines.append(
+                f"namespace inbox {{\n  inbox = yes\n  separator = {self.separator or '.'}\n"
+                f"  prefix = {self.prefix}\n}}"
+            )
         if self.rawlog:
             lines.append(f"rawlog_dir = {self.mail}/{USER}/rawlog")
         return "\n".join(lines)

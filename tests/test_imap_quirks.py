@@ -172,29 +172,34 @@ def test_a_utf8_password_logs_in_and_mailbox_check_says_how_and_what_is_missing(
 
 
 @SQLITE_ONLY
-@pytest.mark.parametrize("separator", [".", "/"])
-def test_non_ascii_folders_on_either_delimiter(workspace: Workspace, serve, separator: str) -> None:
+@pytest.mark.parametrize(("separator", "prefix"), [(".", ""), ("/", ""), (".", "INBOX.")])
+def test_non_ascii_folders_on_any_delimiter_and_prefix(
+    workspace: Workspace, serve, separator: str, prefix: str
+) -> None:
     """The read folder and an outcome folder with non-ASCII names and a hierarchy, written
-    with `/` in the settings: on a server whose delimiter is `.` or `/` they are found,
-    created and filed to right (sent in modified UTF-7)."""
-    dovecot = serve(separator=separator, rawlog=True)
+    with `/` in the settings: on a server whose delimiter is `.` or `/`, and on one whose
+    folders all live under `INBOX.` (Courier), they are found, created and filed to right
+    (sent in modified UTF-7)."""
+    dovecot = serve(separator=separator, prefix=prefix, rawlog=True)
     workspace.env.update(
         PECFLOW_IMAP__FOLDER="Ricevute/Già pagate",
         PECFLOW_IMAP__PROCESSED_FOLDER="Pagamenti/Più vecchi/Già registrati",
     )
     _ready(workspace)
+    read = f"{prefix}Ricevute{separator}Già pagate"
     with _client(dovecot) as client:
-        client.create_folder(f"Ricevute{separator}Già pagate")
-    _append(dovecot, _receipt_mail(), folder=f"Ricevute{separator}Già pagate")
+        client.create_folder(read)
+    _append(dovecot, _receipt_mail(), folder=read)
     result, report = _run(workspace)
     assert result.exit_code == 0, result.stdout
     assert [m["outcome"] for m in report["messages"]] == ["processed"]
+    under = prefix.replace(separator, "/")
     assert _folders(dovecot) == {
         "INBOX": 0,
-        "Ricevute/Già pagate": 0,
-        "Pagamenti/Più vecchi/Già registrati": 1,
+        f"{under}Ricevute/Già pagate": 0,
+        f"{under}Pagamenti/Più vecchi/Già registrati": 1,
     }
-    assert f'SELECT "Ricevute{separator}Gi&AOA- pagate"' in _sent(dovecot)
+    assert f'SELECT "{prefix}Ricevute{separator}Gi&AOA- pagate"' in _sent(dovecot)
 
 
 def test_a_folder_recreated_with_the_same_messages_decides_nothing_twice(

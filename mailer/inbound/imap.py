@@ -9,8 +9,8 @@ Servers differ; what pecflow does about it:
 - login: `AUTHENTICATE PLAIN` whenever offered (the password goes as UTF-8; LOGIN takes
   ASCII only), else LOGIN, which a password that is not ASCII cannot use (said in one line);
 - searches carry no CHARSET (all criteria are ASCII; some servers refuse CHARSET);
-- folder names go in modified UTF-7 (imapclient), and `/` in a configured name becomes
-  the server's delimiter;
+- folder names go in modified UTF-7 (imapclient); `/` in a configured name becomes the
+  server's delimiter, and a server's namespace prefix (`INBOX.`) is put in front;
 - filing: MOVE; else COPY, `\\Deleted` and `UID EXPUNGE` of those UIDs (UIDPLUS); else
   COPY, `\\Deleted` and the keyword, and EXPUNGE only when every `\\Deleted` message of
   the folder carries the keyword (is pecflow's): a person's deleted mail is never expunged
@@ -95,7 +95,8 @@ class ImapMailbox:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.client: IMAPClient | None = None
-        self._delimiter: str | None = None  # the server's folder separator, asked when needed
+        # The personal namespace's prefix and delimiter, asked of the server when needed.
+        self._namespace: tuple[str, str] | None = None
         self.login_method = ""  # how the session logged in (`mailbox check` tells it)
 
     def __enter__(self) -> ImapMailbox:
@@ -215,20 +216,22 @@ class ImapMailbox:
         return bytes(data[uid][f"BODY[]<{offset}>".encode()])
 
     def _server_name(self, name: str) -> str:
-        """A folder's name as the server writes it: `/` becomes its delimiter, asked of it
-        only for a name with a `/` (a round trip less for a poll of INBOX)."""
-        if "/" not in name:
+        """A folder's name as the server writes it: `/` becomes its delimiter, and on a server
+        whose folders all live under a prefix (Courier's and some Cyrus's `INBOX.`) the
+        prefix comes first. INBOX is INBOX everywhere: a poll of it asks nothing more."""
+        if name.upper() == "INBOX":
             return name
-        if self._delimiter is None:
+        if self._namespace is None:
             client = self._client
             with _reasons(self.settings, "list folders"):
-                found = (
-                    client.namespace().personal[0][1]
-                    if client.has_capability("NAMESPACE")
-                    else None
+                personal = (
+                    client.namespace().personal if client.has_capability("NAMESPACE") else None
                 )
-            self._delimiter = (found.decode() if isinstance(found, bytes) else found) or "/"
-        return name.replace("/", self._delimiter)
+            prefix, delimiter = personal[0] if personal else ("", "/")
+            self._namespace = (prefix or "", delimiter or "/")
+        prefix, delimiter = self._namespace
+        server = name.replace("/", delimiter)
+        return server if server.upper().startswith(prefix.upper()) else prefix + server
 
     def file(self, uids: list[int], outcome: str) -> None:
         """Tell the server the outcome: move to the outcome's folder (by the best way it
