@@ -22,6 +22,7 @@ from __future__ import annotations
 import imaplib
 import io
 import logging
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,6 +112,9 @@ class ImapMailbox:
                 timeout=s.timeout_seconds,
             )
             self.client = client
+            # imaplib sends an AUTHENTICATE answer and its line end in two writes: with
+            # Nagle, the second waits for the server's delayed ACK (40 ms every login).
+            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if s.security == "starttls":
                 client.starttls(context)
             client.normalise_times = False
