@@ -54,6 +54,7 @@ def test_an_idle_is_reissued_after_25_minutes() -> None:
 def test_exists_and_recent_announce_new_mail_and_nothing_else_does() -> None:
     assert announces_new_mail([(3, b"EXISTS")])
     assert announces_new_mail([(b"OK", b"Still here"), (1, b"recent")])
+    assert not announces_new_mail([(1, b"EXPUNGE"), (0, b"RECENT")])  # our own poll's MOVE
     assert not announces_new_mail([])
     assert not announces_new_mail([(b"OK", b"Still here")])
     assert not announces_new_mail([(2, b"EXPUNGE"), (1, b"FETCH", (b"FLAGS", (b"\\Seen",)))])

@@ -26,7 +26,6 @@ STOP_CHECK_SECONDS = 1.0  # the longest single wait: a stop is noticed this fast
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 _MAX_DOUBLINGS = 16  # well past the cap; keeps 2**n a small number whatever the count
-NEW_MAIL = frozenset({b"EXISTS", b"RECENT"})
 
 
 def backoff_seconds(failures: int, draw: float) -> float:
@@ -45,14 +44,19 @@ def check_timeout(started: float, now: float, every: float = REISSUE_SECONDS) ->
 
 def announces_new_mail(responses: Sequence[Any]) -> bool:
     """Whether the server's untagged responses (`(3, b'EXISTS')`…, as imapclient parses them)
-    say mail arrived. Anything else (`OK Still here`, EXPUNGE, FETCH of flags) does not."""
-    return any(
-        isinstance(r, tuple)
-        and len(r) >= 2
-        and isinstance(r[1], bytes)
-        and r[1].upper() in NEW_MAIL
-        for r in responses
-    )
+    say mail arrived: an EXISTS, or a RECENT above 0. A RECENT of 0 is mail leaving (our own
+    poll moving it out answers `1 EXPUNGE`, `0 RECENT`), and `OK Still here`, EXPUNGE or a
+    FETCH of flags is no news either."""
+    return any(_is_new_mail(r) for r in responses)
+
+
+def _is_new_mail(response: Any) -> bool:
+    if not (isinstance(response, tuple) and len(response) >= 2):
+        return False
+    count, word = response[0], response[1]
+    if not (isinstance(word, bytes) and isinstance(count, int)):
+        return False
+    return word.upper() == b"EXISTS" or (word.upper() == b"RECENT" and count > 0)
 
 
 def woke_early(responses: Sequence[Any], waited: float, timeout: float) -> bool:
