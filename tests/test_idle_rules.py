@@ -1,11 +1,21 @@
 """The IDLE watcher's timing and reading, without a server: the backoff between connections,
-when an IDLE is re-issued, and which of the server's words mean new mail."""
+when an IDLE is re-issued, which of the server's words mean new mail; and how the polls it
+asks for queue in the scheduler."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from hypothesis import given
 from hypothesis import strategies as st
 
+import jobs.scheduler as scheduler_module
+from config import Settings
+from jobs.scheduler import PUSH_STORE, PollSoon
 from mailer.inbound.idle import (
     MAX_BACKOFF_SECONDS,
     REISSUE_SECONDS,
@@ -69,3 +79,52 @@ def test_an_empty_answer_long_before_the_timeout_is_a_wait_that_woke_early() -> 
     assert woke_early([], 0.001, 1.0)  # a closed connection: imapclient answers [] at once
     assert not woke_early([], 1.0, 1.0)  # the wait ran its course: nothing happened
     assert not woke_early([(b"OK", b"Still here")], 0.001, 1.0)  # the server spoke
+
+
+class _Polls:
+    """Stands in for the scheduler's jobs: counts polls, holds the first one until released,
+    and records how many ever ran at once."""
+
+    settings = Settings()
+
+    def __init__(self) -> None:
+        self.started = self.running = self.most = 0
+        self.first_running = threading.Event()
+        self.release = threading.Event()
+
+    def stopping(self) -> bool:
+        return False
+
+    def poll(self) -> None:
+        self.started += 1
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.first_running.set()
+        self.release.wait(5)
+        self.running -= 1
+
+
+def test_mail_announced_during_a_poll_queues_one_poll_behind_it_never_beside_it(
+    monkeypatch,
+) -> None:
+    polls = _Polls()
+    monkeypatch.setattr(scheduler_module, "_current", polls)
+    scheduler = BackgroundScheduler(
+        jobstores={PUSH_STORE: MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+    )
+    scheduler.start()
+    try:
+        soon = PollSoon(scheduler)
+        soon()
+        assert polls.first_running.wait(5)
+        for _ in range(5):  # a burst of EXISTS while the first poll runs
+            soon()
+        polls.release.set()
+        deadline = time.monotonic() + 5
+        while polls.started < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # a third poll, wrongly queued, would have started by now
+    finally:
+        scheduler.shutdown(wait=True)
+    assert (polls.started, polls.most) == (2, 1)
