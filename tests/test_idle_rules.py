@@ -23,6 +23,7 @@ from mailer.inbound.idle import (
     announces_new_mail,
     backoff_seconds,
     check_timeout,
+    failures_in_a_row,
     woke_early,
 )
 
@@ -44,6 +45,13 @@ def test_the_backoff_doubles_from_a_second_and_stops_at_five_minutes() -> None:
     ceilings = [backoff_seconds(n, 1 - 1e-12) for n in range(1, 12)]
     assert [round(c) for c in ceilings] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
     assert backoff_seconds(1, 0) == 0.5  # jitter takes at most half of the step
+
+
+def test_only_a_connection_that_held_a_minute_ends_a_run_of_failures() -> None:
+    assert failures_in_a_row(0, None) == 1  # the first refusal
+    assert failures_in_a_row(3, None) == 4  # refused again
+    assert failures_in_a_row(3, 5.0) == 4  # accepted, then dropped at once: still backing off
+    assert failures_in_a_row(3, 60.0) == 1  # it had worked: back to a second
 
 
 @given(st.floats(0, 1e6), st.floats(0, 2 * REISSUE_SECONDS))

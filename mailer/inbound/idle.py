@@ -26,6 +26,7 @@ STOP_CHECK_SECONDS = 1.0  # the longest single wait: a stop is noticed this fast
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 _MAX_DOUBLINGS = 16  # well past the cap; keeps 2**n a small number whatever the count
+STEADY_SECONDS = 60.0  # a connection that held this long had worked: its end starts afresh
 
 
 def backoff_seconds(failures: int, draw: float) -> float:
@@ -34,6 +35,14 @@ def backoff_seconds(failures: int, draw: float) -> float:
     [0, 1)), so that watchers cut off together do not all come back at the same instant."""
     step = FIRST_BACKOFF_SECONDS * 2 ** min(max(failures, 1) - 1, _MAX_DOUBLINGS)
     return min(MAX_BACKOFF_SECONDS, step) * (1 + draw) / 2
+
+
+def failures_in_a_row(before: int, held: float | None) -> int:
+    """The failures in a row once a connection failed or ended, `held` seconds after it was
+    watching (None: it never was). One that had held STEADY_SECONDS starts a new run; one
+    that ended sooner adds to the run, so that a server which accepts and drops at once
+    backs off like one that refuses (each connection asks for a poll)."""
+    return 1 if held is not None and held >= STEADY_SECONDS else before + 1
 
 
 def check_timeout(started: float, now: float, every: float = REISSUE_SECONDS) -> float:
@@ -85,6 +94,7 @@ class IdleWatcher:
         self.reissue_seconds = reissue_seconds
         self._draw = draw
         self._failures = 0
+        self._watching_since: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imap-idle", daemon=True)
 
@@ -100,6 +110,7 @@ class IdleWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._watching_since = None
             try:
                 self._watch()
                 return  # stopped, or the server offers no IDLE
@@ -108,7 +119,9 @@ class IdleWatcher:
             except Exception as exc:  # a long-lived thread: anything else waits and retries too
                 reason = f"IDLE watcher failed: {type(exc).__name__}"
                 log.debug("IMAP IDLE watcher failed", exc_info=True)
-            self._failures += 1
+            since = self._watching_since
+            held = None if since is None else time.monotonic() - since
+            self._failures = failures_in_a_row(self._failures, held)
             delay = backoff_seconds(self._failures, self._draw())
             log.warning("%s; watching again in %.1f s", reason, delay)
             self._stop.wait(delay)
@@ -125,7 +138,7 @@ class IdleWatcher:
                 return
             client.select_folder(s.folder, readonly=True)
             log.info("IMAP IDLE: watching %s on %s:%s", s.folder, s.host, s.port)
-            self._failures = 0
+            self._watching_since = time.monotonic()
             self.on_new_mail()
             while not self._stop.is_set():
                 self._idle_once(client)
