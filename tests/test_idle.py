@@ -96,6 +96,27 @@ def test_the_watcher_hears_appended_mail_reissues_its_idle_and_ignores_mail_leav
     assert sent.count("IDLE") >= 3, sent
 
 
+def test_the_watcher_hears_mail_over_tls() -> None:
+    """The service's usual way in: implicit TLS, the certificate verified against a CA file."""
+    server = Dovecot(tls=True).start()
+    try:
+        calls = _Calls()
+        settings = _settings(
+            server, port=server.tls_port, security="tls", ca_file=server.certificate
+        )
+        watcher = IdleWatcher(settings, calls).start()
+        try:
+            calls.wait_past(0, 10)
+            time.sleep(1.2)  # a second wait over TLS, with nothing to say
+            _append(server, _question())
+            assert calls.wait_past(1, 5) < 2
+        finally:
+            assert watcher.stop(5)
+    finally:
+        server.stop()
+    assert calls.count == 2
+
+
 def test_the_watcher_connects_again_after_the_server_restarts(dovecot, caplog) -> None:
     caplog.set_level(logging.INFO, logger="mailer.inbound.idle")
     calls = _Calls()
