@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from config.settings import ImapSettings
 from mailer.inbound.idle import IdleWatcher
 from pipeline.store.models import Message as StoredMessage
+from tests.conftest import free_port
 from tests.docgen.messages import make_email
 from tests.dovecot import PASSWORD, USER, Dovecot, commands_sent
 from tests.test_imap import _client, _ready, _receipt_mail
@@ -136,20 +137,47 @@ def test_the_watcher_connects_again_after_the_server_restarts(dovecot, caplog) -
     assert any("watching again in" in line for line in lines), lines
 
 
-def test_a_refused_login_is_retried_with_backoff_and_never_logs_the_password(
-    dovecot, caplog
-) -> None:
+def _refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "watching again in" in r.getMessage()]
+
+
+def _until_said(caplog: pytest.LogCaptureFixture, count: int, seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while len(_refusals(caplog)) < count:
+        assert time.monotonic() < deadline, f"not {count} refusals within {seconds} s"
+        time.sleep(0.02)
+    return _refusals(caplog)
+
+
+def test_a_server_that_is_down_is_tried_again_with_a_doubling_backoff(caplog) -> None:
+    closed = ImapSettings.model_validate(
+        {"host": "127.0.0.1", "port": free_port(), "security": "plain", "allow_plain": True}
+    )  # nothing listens there
+    calls = _Calls()
+    watcher = IdleWatcher(closed, calls, draw=lambda: 0.0).start()
+    try:
+        said = _until_said(caplog, 3, 10)
+    finally:
+        assert watcher.stop(5)
+    assert [line.rsplit(" in ", 1)[1] for line in said[:3]] == ["0.5 s", "1.0 s", "2.0 s"]
+    assert all("Connection refused" in line for line in said), said
+    assert calls.count == 0
+
+
+def test_a_refused_login_is_one_line_without_the_password(dovecot, caplog) -> None:
+    """Dovecot makes a second wrong login wait 4.5 s: one refusal is enough here."""
     secret = "not-the-password"
     calls = _Calls()
     watcher = IdleWatcher(_settings(dovecot, password=secret), calls, draw=lambda: 0.0)
     watcher.start()
     try:
-        time.sleep(2)  # 0.5 s, then 1 s: two or three tries
+        said = _until_said(caplog, 1, 10)
     finally:
-        assert watcher.stop(5)
-    refusals = [r.getMessage() for r in caplog.records if "watching again in" in r.getMessage()]
-    assert 2 <= len(refusals) <= 3, refusals
-    assert all("login" in line for line in refusals), refusals
+        assert watcher.stop(5)  # in its 0.5 s backoff: at once
+    assert said == [
+        f"IMAP 127.0.0.1:{dovecot.port}: login: b'[AUTHENTICATIONFAILED] Authentication "
+        "failed.'; watching again in 0.5 s"
+    ]
     assert calls.count == 0
     assert secret not in caplog.text and PASSWORD not in caplog.text
 
