@@ -63,7 +63,7 @@ WITHOUT: dict[str, str] = {
     "MOVE": "COPY to the outcome folder, then \\Deleted and expunge those messages only",
     "UIDPLUS": "(with no MOVE) expunge only when every \\Deleted message of the folder is "
     "pecflow's, else leave them flagged \\Deleted and imap.keyword (never taken again)",
-    "IDLE": "poll on the scheduler's timetable only",
+    "IDLE": "new mail waits for the scheduler's next poll (imap.idle cannot push)",
     "CONDSTORE": "nothing: pecflow does not use it (UIDNEXT says when nothing is new)",
 }
 
@@ -135,6 +135,13 @@ class ImapMailbox:
         assert self.client is not None, "use ImapMailbox as a context manager"
         return self.client
 
+    @contextmanager
+    def driving(self, doing: str) -> Iterator[IMAPClient]:
+        """The client, for a caller that drives it itself (the IDLE watcher); server trouble
+        becomes one ImapError, as in every call of this class."""
+        with _reasons(self.settings, doing):
+            yield self._client
+
     def capabilities(self) -> list[Capability]:
         """The capabilities that change what pecflow does, and whether the server offers them."""
         with _reasons(self.settings, "capabilities"):
@@ -143,10 +150,11 @@ class ImapMailbox:
                 for name, without in WITHOUT.items()
             ]
 
-    def select(self) -> FolderStatus:
+    def select(self, readonly: bool = False) -> FolderStatus:
+        """The configured folder, by its name on this server (`readonly`: to watch it)."""
         folder = self.settings.folder
         with _reasons(self.settings, f"select {folder}"):
-            info = self._client.select_folder(self._server_name(folder))
+            info = self._client.select_folder(self._server_name(folder), readonly=readonly)
         return FolderStatus(
             self.settings.folder,
             int(info[b"UIDVALIDITY"]),
