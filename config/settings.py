@@ -132,6 +132,17 @@ class ImapSettings(_Login):
     # server announces new mail (the crontab poll stays as the safety net).
     idle: bool = False
 
+    @field_validator("keyword")
+    @classmethod
+    def _keyword_is_an_atom(cls, value: str) -> str:
+        """Searches and flags send it bare (an IMAP atom, RFC 3501): printable ASCII without
+        spaces or the signs that mean something else in a command."""
+        if not (value and value.isascii() and value.isprintable()) or set(value) & set(
+            ' (){%*"\\]'
+        ):
+            raise ValueError(f"{value!r} is not an IMAP keyword: ASCII letters, digits, - _ .")
+        return value
+
     @field_validator("security")
     @classmethod
     def _plain_only_on_loopback(cls, value: str, info: ValidationInfo) -> str:

@@ -38,6 +38,7 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
         ('[calendar]\ntimezone = "Mars/Base"\n', {}, "calendar.timezone: unknown time zone"),
         ('[database]\nurl = "mysql://x/y"\n', {}, "database.url: only sqlite and postgresql"),
         ("[smtp\n", {}, "is not valid TOML"),
+        ('[imap]\nkeyword = "Già fatto"\n', {}, "imap.keyword: 'Già fatto' is not an IMAP keyword"),
         ('[signatures]\ntrust_roots = "cas.pem"\n', {}, "signatures.trust_roots: no such file"),
     ],
 )
