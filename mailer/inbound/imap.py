@@ -23,6 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from config.settings import ImapSettings
+from mailer.oauth2 import OAuth2Error, token_source
 from pipeline.sources import (
     OUTCOME_FOLDER,
     Cursors,
@@ -52,7 +53,7 @@ class ImapError(SourceError):
 def _reasons(settings: ImapSettings, doing: str) -> Iterator[None]:
     try:
         yield
-    except (IMAPClientError, imaplib.IMAP4.error) as exc:
+    except (IMAPClientError, imaplib.IMAP4.error, OAuth2Error) as exc:
         raise ImapError(f"IMAP {settings.host}:{settings.port}: {doing}: {exc}") from None
     except (TimeoutError, OSError, ssl.SSLError) as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
@@ -90,7 +91,7 @@ class ImapMailbox:
                 client.starttls(context)
             client.normalise_times = False
         with _reasons(s, "login"):
-            client.login(s.username, s.secret_password())
+            _login(client, s)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -213,6 +214,20 @@ class ImapMailbox:
                     client.copy(chunk, folder)
                     client.delete_messages(chunk, silent=True)
                     client.uid_expunge(chunk)
+
+
+def _login(client: IMAPClient, s: ImapSettings) -> None:
+    """A password, or an OAuth2 access token (asked at each login: the source hands out the
+    one it holds while it is valid) by SASL OAUTHBEARER (RFC 7628) where the server offers
+    it, else XOAUTH2 (Microsoft 365 offers only that)."""
+    if s.auth == "password":
+        client.login(s.username, s.secret_password())
+        return
+    token = token_source(s.oauth2, s.username).token()
+    if client.has_capability("AUTH=OAUTHBEARER"):
+        client.oauthbearer_login(s.username, token)
+    else:
+        client.oauth2_login(s.username, token)
 
 
 class ImapSource:
