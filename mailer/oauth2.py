@@ -101,6 +101,21 @@ def _fetcher(settings: OAuth2Settings, username: str) -> Callable[[], AccessToke
 # --- Microsoft (msal) -------------------------------------------------------------------------
 
 
+def _http(settings: OAuth2Settings) -> Any:
+    """The HTTP session both libraries use: every request with the timeout and verified
+    against `oauth2.ca_file` when set (given per request: requests lets REQUESTS_CA_BUNDLE
+    override a session's own `verify`)."""
+    import requests
+
+    session = requests.Session()
+    session.request = partial(  # type: ignore[method-assign]
+        session.request,
+        timeout=settings.timeout_seconds,
+        verify=str(settings.ca_file) if settings.ca_file else True,
+    )
+    return session
+
+
 def _msal_options(settings: OAuth2Settings) -> dict[str, Any]:
     overridden = bool(settings.authority)
     return {
@@ -108,8 +123,7 @@ def _msal_options(settings: OAuth2Settings) -> dict[str, Any]:
         # A private authority (the tests') is not one Microsoft's instance discovery knows.
         "instance_discovery": not overridden,
         "validate_authority": not overridden,
-        "verify": str(settings.ca_file) if settings.ca_file else True,
-        "timeout": settings.timeout_seconds,
+        "http_client": _http(settings),
     }
 
 
@@ -215,6 +229,32 @@ def microsoft_device_login(
     return who
 
 
+def mailbox_login(
+    settings: OAuth2Settings,
+    username: str,
+    show: Callable[[str], None],
+    refresh_token: str | None = None,
+) -> str:
+    """`pecflow mailbox login`: the one-time consent the identity needs, if any; returns what
+    was done, in one line."""
+    if settings.provider == "google":
+        if not refresh_token:
+            raise OAuth2Error(
+                "Google: give the refresh token of the mailbox's consent on standard input "
+                "(pecflow mailbox login --refresh-token-stdin)"
+            )
+        google_refresh(settings, refresh_token)
+        return f"refresh token checked and stored in {settings.token_file}"
+    if settings.flow == "app":
+        _microsoft_app_token(settings)
+        return (
+            "app-only credentials (client credentials) need no consent: the identity platform "
+            f"gave pecflow a token for {username}"
+        )
+    who = microsoft_device_login(settings, username, show)
+    return f"consent of {who} stored in {settings.token_file}"
+
+
 # --- Google (google-auth) -----------------------------------------------------------------------
 
 
@@ -234,7 +274,6 @@ def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
     """An access token for the refresh token; the refresh token the provider then holds valid
     (the same, or a rotated one) is in the token file when this returns."""
     import google.auth.exceptions
-    import requests
     from google.auth.transport.requests import Request
     from google.oauth2.credentials import Credentials
 
@@ -246,10 +285,8 @@ def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
         client_secret=settings.secret(),
         scopes=scopes(settings),
     )
-    session = requests.Session()
-    session.verify = str(settings.ca_file) if settings.ca_file else True
     try:
-        credentials.refresh(partial(Request(session), timeout=settings.timeout_seconds))
+        credentials.refresh(Request(_http(settings)))
     except google.auth.exceptions.RefreshError as exc:
         error = exc.args[0] if exc.args else "refresh refused"
         hint = f" ({LOGIN_NEEDED})" if "invalid_grant" in str(error) else ""
@@ -306,6 +343,24 @@ def write_token_file(path: Path, text: str) -> None:
     except BaseException:
         draft.unlink(missing_ok=True)
         raise
+
+
+def sasl_responder(mechanism: str, username: str, token: str) -> Callable[..., str]:
+    """The client's side of SASL XOAUTH2 or OAUTHBEARER (RFC 7628), for imapclient's
+    `sasl_login` and smtplib's `auth`: the token to the first (empty) challenge, and to the
+    server's error challenge (its JSON) the answer that ends the exchange (OAUTHBEARER's
+    %x01, XOAUTH2's empty line), so that a refused token is a prompt NO: imapclient's own
+    `oauth2_login` sends the token again and waits for the timeout."""
+
+    def answer(challenge: bytes | None = None) -> str:
+        if challenge:
+            return "\x01" if mechanism == "OAUTHBEARER" else ""
+        if mechanism == "OAUTHBEARER":
+            name = username.replace("=", "=3D").replace(",", "=2C")
+            return f"n,a={name},\x01auth=Bearer {token}\x01\x01"
+        return f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+    return answer
 
 
 def _where(settings: OAuth2Settings) -> str:

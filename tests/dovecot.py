@@ -25,8 +25,18 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, *, tls: bool = False, parent: Path | None = None) -> None:
-        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk)."""
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        parent: Path | None = None,
+        oauth2: str = "",
+        mechanisms: str = "xoauth2 oauthbearer",
+    ) -> None:
+        """`parent`: where its temporary folder goes (a bench's large store: a RAM disk).
+        `oauth2`: a token introspection URL; the server then takes OAuth2 logins only (SASL
+        `mechanisms`), each token asked of that URL (RFC 7662, POST)."""
+        self.oauth2, self.mechanisms = oauth2, mechanisms
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
         self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-", dir=parent))
@@ -90,7 +100,7 @@ protocols = imap
 listen = 127.0.0.1
 {self._tls_config()}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {self.mechanisms if self.oauth2 else "plain login"}
 auth_failure_delay = 0
 base_dir = {self.root}/run
 state_dir = {self.root}/state
@@ -100,10 +110,7 @@ default_internal_user = dovecot
 default_internal_group = dovecot
 first_valid_uid = {MAIL_UID}
 mail_location = maildir:~/Maildir
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.root}/passwd
-}}
+{self._passdb()}
 userdb {{
   driver = passwd-file
   args = username_format=%u {self.root}/passwd
@@ -133,6 +140,34 @@ protocol imap {{
 """,
             encoding="utf-8",
         )
+
+    def _passdb(self) -> str:
+        if not self.oauth2:
+            return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}"""
+        settings = self.root / "dovecot-oauth2.conf.ext"
+        settings.write_text(
+            f"""introspection_mode = post
+introspection_url = {self.oauth2}
+username_attribute = username
+active_attribute = active
+active_value = true
+""",
+            encoding="utf-8",
+        )
+        # No growing penalty after each refused token (the tests refuse several in a row).
+        return f"""service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = {self.mechanisms}
+  args = {settings}
+}}"""
 
     def start(self) -> Dovecot:
         self._write_config()

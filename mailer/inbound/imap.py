@@ -23,7 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from config.settings import ImapSettings
-from mailer.oauth2 import OAuth2Error, token_source
+from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from pipeline.sources import (
     OUTCOME_FOLDER,
     Cursors,
@@ -224,10 +224,8 @@ def _login(client: IMAPClient, s: ImapSettings) -> None:
         client.login(s.username, s.secret_password())
         return
     token = token_source(s.oauth2, s.username).token()
-    if client.has_capability("AUTH=OAUTHBEARER"):
-        client.oauthbearer_login(s.username, token)
-    else:
-        client.oauth2_login(s.username, token)
+    mechanism = "OAUTHBEARER" if client.has_capability("AUTH=OAUTHBEARER") else "XOAUTH2"
+    client.sasl_login(mechanism, sasl_responder(mechanism, s.username, token))
 
 
 class ImapSource:

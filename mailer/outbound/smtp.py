@@ -23,14 +23,13 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from mailer.oauth2 import OAuth2Error, token_source
+from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from pipeline.outbox import due_emails
 from pipeline.rules.statuses import OutboxStatus, outbox_transition
 from pipeline.seal import WIPED, SealError, unseal
@@ -166,7 +165,7 @@ def connect(settings: Settings) -> smtplib.SMTP:
         if smtp.auth == "oauth2":
             client.ehlo_or_helo_if_needed()
             token = token_source(smtp.oauth2, smtp.username).token()
-            client.auth("XOAUTH2", partial(_xoauth2, smtp.username, token))
+            client.auth("XOAUTH2", sasl_responder("XOAUTH2", smtp.username, token))
         elif smtp.username:
             client.login(smtp.username, smtp.secret_password())
         client.ehlo_or_helo_if_needed()
@@ -174,12 +173,6 @@ def connect(settings: Settings) -> smtplib.SMTP:
         client.close()
         raise
     return client
-
-
-def _xoauth2(username: str, token: str, challenge: bytes | None = None) -> str:
-    """SASL XOAUTH2's initial response; to the server's error challenge (JSON) the answer is
-    empty, after which it refuses the login with its code."""
-    return "" if challenge else f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
 def _backoff(attempts: int) -> timedelta:
