@@ -394,20 +394,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _oauth2_logins(self) -> Settings:
-        """Each login that says `auth = "oauth2"` gets the one identity, which must be whole."""
+        """Each login that says `auth = "oauth2"` uses the one identity."""
         self.imap._oauth2 = self.smtp._oauth2 = self.oauth2
-        for section, login in (("imap", self.imap), ("smtp", self.smtp)):
-            if login.auth == "oauth2":
-                missing = [key for key in ("client_id", "tenant") if not getattr(self.oauth2, key)]
-                if self.oauth2.provider == "google":
-                    missing = [key for key in missing if key != "tenant"]
-                if not login.username:
-                    missing.insert(0, f"{section}.username")
-                if missing:
-                    raise ValueError(
-                        f'{section}.auth = "oauth2" needs '
-                        + ", ".join(key if "." in key else f"oauth2.{key}" for key in missing)
-                    )
         return self
 
     @classmethod
@@ -490,6 +478,7 @@ def load_settings(path: Path | None = None) -> Settings:
             login.password_file = (base / login.password_file).resolve()
     settings.fulfilment.seal_key_file = paths.data_dir / settings.fulfilment.seal_key_file
     settings.web.secret_key_file = paths.data_dir / settings.web.secret_key_file
+    _oauth2_whole(settings)
     oauth2 = settings.oauth2
     oauth2.token_file = paths.data_dir / oauth2.token_file
     for key in ("client_secret_file", "ca_file"):
@@ -505,6 +494,19 @@ def load_settings(path: Path | None = None) -> Settings:
         if not roots.is_file():
             raise ConfigError(f"signatures.trust_roots: no such file {roots}")
     return settings
+
+
+def _oauth2_whole(settings: Settings) -> None:
+    """A login set to OAuth2 names its mailbox, and the identity names its application."""
+    for section, login in (("imap", settings.imap), ("smtp", settings.smtp)):
+        if login.auth != "oauth2":
+            continue
+        needed = ["client_id"] + (["tenant"] if settings.oauth2.provider == "microsoft" else [])
+        missing = [f"oauth2.{key}" for key in needed if not getattr(settings.oauth2, key)]
+        if not login.username:
+            missing.insert(0, f"{section}.username")
+        if missing:
+            raise ConfigError(f'{section}.auth: "oauth2" needs ' + ", ".join(missing))
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:

@@ -133,7 +133,11 @@ def _msal_call(settings: OAuth2Settings, make: Callable[[], Any]) -> Any:
 
     try:
         return make()
-    except (requests.RequestException, ValueError) as exc:
+    except requests.RequestException as exc:
+        raise OAuth2Error(
+            f"OAuth2 {_where(settings)}: cannot reach {_authority(settings)}: {type(exc).__name__}"
+        ) from None
+    except ValueError as exc:  # msal's: an authority that does not answer as one
         raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(exc))}") from None
 
 
@@ -292,7 +296,10 @@ def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
         hint = f" ({LOGIN_NEEDED})" if "invalid_grant" in str(error) else ""
         raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(error))}{hint}") from None
     except google.auth.exceptions.TransportError as exc:
-        raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(exc))}") from None
+        cause = type(exc.__cause__ or exc).__name__
+        raise OAuth2Error(
+            f"OAuth2 {_where(settings)}: cannot reach {_authority(settings)}: {cause}"
+        ) from None
     stored = read_token_file(settings.token_file)
     if (
         stored is None
@@ -361,6 +368,13 @@ def sasl_responder(mechanism: str, username: str, token: str) -> Callable[..., s
         return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
     return answer
+
+
+def _authority(settings: OAuth2Settings) -> str:
+    from urllib.parse import urlsplit
+
+    default = GOOGLE_TOKEN_URL if settings.provider == "google" else MICROSOFT_AUTHORITY
+    return urlsplit(settings.authority or default).netloc
 
 
 def _where(settings: OAuth2Settings) -> str:

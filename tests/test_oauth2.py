@@ -293,3 +293,102 @@ def test_settings_refuse_a_client_secret_in_the_toml(tmp_path: Path) -> None:
         load_settings(config)
     assert str(caught.value).startswith("oauth2.client_secret: not in ")
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_token_is_handed_out_only_while_it_has_more_than_the_margin_to_live() -> None:
+    token = oauth2.AccessToken("t", expires_at=1000.0)
+    assert oauth2.still_good(token, now=600.0, margin=300)
+    assert not oauth2.still_good(token, now=700.0, margin=300)
+    assert not oauth2.still_good(None, now=0.0, margin=0)
+
+
+def _settings(tmp_path: Path, toml: str):
+    config = tmp_path / "pecflow.toml"
+    config.write_text(toml, encoding="utf-8")
+    return load_settings(config)
+
+
+def test_oauth2_logins_need_the_whole_identity_and_read_the_secret_from_file_or_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, '[imap]\nhost = "mail.example.it"\nauth = "oauth2"\n')
+    assert str(caught.value) == (
+        'imap.auth: "oauth2" needs imap.username, oauth2.client_id, oauth2.tenant'
+    )
+    (tmp_path / "secret").write_text("from-file\n", encoding="utf-8")
+    identity = '[oauth2]\ntenant = "t"\nclient_id = "c"\n'
+    login = '[smtp]\nusername = "a@b.it"\nauth = "oauth2"\n'
+    settings = _settings(tmp_path, login + identity + 'client_secret_file = "secret"\n')
+    assert settings.smtp.oauth2.secret() == "from-file"
+    assert settings.oauth2.token_file == settings.paths.data_dir / "oauth2-token.json"
+    monkeypatch.setenv("PECFLOW_OAUTH2__CLIENT_SECRET", "from-env")
+    assert _settings(tmp_path, login + identity).imap.oauth2.secret() == "from-env"
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, '[oauth2]\nprovider = "google"\nflow = "app"\n')
+    assert "Google needs flow" in str(caught.value)
+
+
+@pytest.mark.integration
+def test_the_smtp_server_refuses_a_revoked_token_at_once_and_offers_no_password_login(
+    service: TokenService, oauth_smtp: tuple[OAuth2Mailbox, int], tmp_path: Path
+) -> None:
+    import smtplib
+
+    from mailer.outbound.smtp import connect
+
+    config = tmp_path / "pecflow.toml"
+    config.write_text(
+        f'[smtp]\nport = {oauth_smtp[1]}\nusername = "{USER}"\nauth = "oauth2"\n'
+        f'timeout_seconds = 5\n[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\n'
+        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
+    settings = load_settings(config)
+    settings.oauth2.client_secret_file = tmp_path / "secret"
+    connect(settings).quit()  # a token from the service: logged in
+    service.revoke(token_source(settings.oauth2, USER).token())
+    started = time.monotonic()
+    with pytest.raises(smtplib.SMTPAuthenticationError) as caught:
+        connect(settings)
+    assert caught.value.smtp_code == 535 and time.monotonic() - started < 2
+    with smtplib.SMTP("127.0.0.1", oauth_smtp[1], timeout=5) as client:
+        client.ehlo()
+        assert client.esmtp_features["auth"].split() == ["XOAUTH2"]
+    assert oauth_smtp[0].logins == [USER]
+
+
+@pytest.mark.integration
+def test_imap_says_what_failed_a_refused_token_or_an_unreachable_authority(
+    service: TokenService, oauth_dovecot: Dovecot, tmp_path: Path
+) -> None:
+    from mailer.inbound.imap import ImapError, ImapMailbox
+
+    (tmp_path / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
+    config = tmp_path / "pecflow.toml"
+    config.write_text(
+        f'[imap]\nhost = "127.0.0.1"\nport = {oauth_dovecot.port}\nsecurity = "plain"\n'
+        f'allow_plain = true\nusername = "{USER}"\nauth = "oauth2"\ntimeout_seconds = 5\n'
+        f'[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\nclient_secret_file = "secret"\n'
+        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    with ImapMailbox(settings.imap) as box:
+        assert box.select().exists == 0
+    service.revoke(token_source(settings.oauth2, USER).token())
+    with pytest.raises(ImapError) as refused:
+        ImapMailbox(settings.imap).__enter__()
+    assert f"the server refused {USER}'s OAuth2 token" in str(refused.value)
+
+    oauth2._sources.clear()
+    settings.oauth2.authority = f"https://127.0.0.1:{free_port()}/t"
+    with pytest.raises(ImapError) as unreachable:
+        ImapMailbox(settings.imap).__enter__()
+    assert str(unreachable.value) == (
+        f"IMAP 127.0.0.1:{oauth_dovecot.port}: login: OAuth2 microsoft {CLIENT_ID}: "
+        f"cannot reach {settings.oauth2.authority.split('/')[2]}: ConnectionError"
+    )

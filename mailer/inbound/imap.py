@@ -225,7 +225,13 @@ def _login(client: IMAPClient, s: ImapSettings) -> None:
         return
     token = token_source(s.oauth2, s.username).token()
     mechanism = "OAUTHBEARER" if client.has_capability("AUTH=OAUTHBEARER") else "XOAUTH2"
-    client.sasl_login(mechanism, sasl_responder(mechanism, s.username, token))
+    try:
+        client.sasl_login(mechanism, sasl_responder(mechanism, s.username, token))
+    except IMAPClientError as exc:
+        raise IMAPClientError(
+            f"{exc} (the server refused {s.username}'s OAuth2 token: check imap.username and "
+            "the [oauth2] app's IMAP permission)"
+        ) from None
 
 
 class ImapSource:
