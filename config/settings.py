@@ -96,6 +96,9 @@ class OAuth2Settings(_Section):
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
     client_secret_file: Path | None = None
+    # Microsoft, instead of a secret: a PKCS#12 (.pfx) file holding the app's private key and
+    # its certificate (uploaded to the app registration), without a passphrase, mode 0600.
+    client_certificate_file: Path | None = None
     scopes: list[str] = Field(default_factory=list)  # empty: the provider's for IMAP and SMTP
     # Microsoft: the authority URL (default https://login.microsoftonline.com/<tenant>);
     # Google: the token endpoint. For a private identity service, or the tests'.
@@ -481,7 +484,7 @@ def load_settings(path: Path | None = None) -> Settings:
     _oauth2_whole(settings)
     oauth2 = settings.oauth2
     oauth2.token_file = paths.data_dir / oauth2.token_file
-    for key in ("client_secret_file", "ca_file"):
+    for key in ("client_secret_file", "client_certificate_file", "ca_file"):
         if getattr(oauth2, key) is not None:
             setattr(oauth2, key, (base / getattr(oauth2, key)).resolve())
     if settings.smtp.ca_file is not None:

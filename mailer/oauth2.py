@@ -139,6 +139,10 @@ def _msal_call(settings: OAuth2Settings, make: Callable[[], Any]) -> Any:
         ) from None
     except ValueError as exc:  # msal's: an authority that does not answer as one
         raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(exc))}") from None
+    except OSError as exc:  # the client certificate's file
+        raise OAuth2Error(
+            f"OAuth2 {_where(settings)}: cannot read {exc.filename} ({exc.strerror})"
+        ) from None
 
 
 def _microsoft_app_token(settings: OAuth2Settings) -> AccessToken:
@@ -149,11 +153,22 @@ def _microsoft_app_token(settings: OAuth2Settings) -> AccessToken:
     app = _msal_call(
         settings,
         lambda: msal.ConfidentialClientApplication(
-            settings.client_id, client_credential=settings.secret(), **_msal_options(settings)
+            settings.client_id, client_credential=_credential(settings), **_msal_options(settings)
         ),
     )
     result = _msal_call(settings, lambda: app.acquire_token_for_client(scopes(settings)))
     return _access(settings, result)
+
+
+def _credential(settings: OAuth2Settings) -> str | dict[str, Any]:
+    """The certificate when one is named (msal signs a client assertion with its key and
+    sends the certificate's SHA-256 thumbprint and chain), else the secret."""
+    if settings.client_certificate_file is not None:
+        return {
+            "private_key_pfx_path": str(settings.client_certificate_file),
+            "public_certificate": True,
+        }
+    return settings.secret()
 
 
 def _microsoft_user_token(settings: OAuth2Settings, username: str) -> AccessToken:
@@ -223,13 +238,13 @@ def microsoft_device_login(
     show(flow.get("message") or f"open {flow['verification_uri']} and enter {flow['user_code']}")
     result = _msal_call(settings, lambda: app.acquire_token_by_device_flow(flow))
     _access(settings, result)
-    _keep_cache(settings, cache)
     who = str(result.get("id_token_claims", {}).get("preferred_username", ""))
-    if who.lower() != username.lower():
+    if who.lower() != username.lower():  # another account's tokens are not kept
         raise OAuth2Error(
             f"OAuth2 {_where(settings)}: consent given as {who or 'an unknown account'}, "
             f"not {username}: sign in as the mailbox and run `pecflow mailbox login` again"
         )
+    _keep_cache(settings, cache)
     return who
 
 

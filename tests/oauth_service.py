@@ -23,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jwt
 from aiosmtpd.smtp import SMTP, AuthResult
+from cryptography import x509
 
 from tests.conftest import Mailbox
 
@@ -50,6 +52,7 @@ class TokenService:
     access: dict[str, Issued] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)  # live refresh token -> user
     grants: list[str] = field(default_factory=list)  # grant types answered, in order
+    assertions: list[dict[str, Any]] = field(default_factory=list)  # client assertions taken
     pending_polls: int = 1  # device-code polls answered "authorization_pending" first
     _servers: list[ThreadingHTTPServer] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +70,7 @@ class TokenService:
             ],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
+        self._app_certificate()
         handler = _handler(self)
         secure = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -78,6 +82,26 @@ class TokenService:
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
         return self
+
+    def _app_certificate(self) -> None:
+        """The app registration's certificate: `app_pfx` is what pecflow is given."""
+        key, certificate = self.root / "app.key", self.root / "app.pem"
+        self.app_pfx = self.root / "app.pfx"
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=pecflow-app", "-keyout", str(key), "-out", str(certificate),
+            ],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        subprocess.run(
+            [
+                "openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(certificate),
+                "-out", str(self.app_pfx), "-passout", "pass:",
+            ],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        self.app_public_key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
 
     def stop(self) -> None:
         for server in self._servers:
@@ -165,7 +189,7 @@ class TokenService:
         if form.get("client_id") != CLIENT_ID:
             return 400, {"error": "invalid_client", "error_description": "AADSTS700016: unknown"}
         if grant == "client_credentials":
-            if form.get("client_secret") != CLIENT_SECRET:
+            if not self._client_proved(form):
                 return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: bad"}
             return 200, self._tokens(refresh=False, google=google)
         if grant == "urn:ietf:params:oauth:grant-type:device_code":
@@ -187,6 +211,23 @@ class TokenService:
             answer = self._tokens(refresh=self.rotate, google=google)
             return 200, answer
         return 400, {"error": "unsupported_grant_type"}
+
+    def _client_proved(self, form: dict[str, str]) -> bool:
+        """The client secret, or a client assertion signed with the app certificate's key."""
+        if "client_assertion" not in form:
+            return form.get("client_secret") == CLIENT_SECRET
+        try:
+            claims = jwt.decode(
+                form["client_assertion"],
+                self.app_public_key,  # type: ignore[arg-type]
+                algorithms=["PS256"],
+                audience=f"{self.authority}/oauth2/v2.0/token",
+            )
+        except jwt.InvalidTokenError:
+            return False
+        with self._lock:
+            self.assertions.append(claims)
+        return bool(claims.get("iss") == CLIENT_ID)
 
     def _tokens(self, refresh: bool, google: bool, identity: bool = False) -> dict[str, Any]:
         answer: dict[str, Any] = {

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from config.settings import OAuth2Settings, load_settings
+from config.settings import OAuth2Settings, load_settings, masked_settings
 from mailer import oauth2
 from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from tests.conftest import Workspace, free_port
@@ -139,6 +139,25 @@ def test_an_app_token_is_held_until_near_its_expiry_then_asked_again(
     assert second != first
     assert service.grants == ["client_credentials", "client_credentials"]
     assert service.introspect(second)["active"]
+
+
+@pytest.mark.integration
+def test_a_certificate_proves_the_app_instead_of_a_secret(
+    service: TokenService, tmp_path: Path
+) -> None:
+    identity = _identity(
+        service, tmp_path, client_secret_file=None, client_certificate_file=service.app_pfx
+    )
+    assert service.introspect(token_source(identity, USER).token())["active"]
+    assert [claims["iss"] for claims in service.assertions] == [CLIENT_ID]
+
+    oauth2._sources.clear()
+    identity.client_certificate_file = tmp_path / "missing.pfx"
+    with pytest.raises(OAuth2Error) as caught:
+        token_source(identity, USER).token()
+    assert str(caught.value).endswith(
+        f"cannot read {tmp_path / 'missing.pfx'} (No such file or directory)"
+    )
 
 
 @pytest.mark.integration
@@ -272,7 +291,7 @@ def test_an_oauth2_only_mailbox_is_read_and_answered_across_a_token_expiry(
 
     time.sleep(3.1)  # the token held has expired; the same process goes on
     _append(oauth_dovecot, service, _receipt_mail(code="LM3385660", layout="bpm"))
-    second = ws.cli("run", "--once", "--now", NOW, "--json")
+    second = ws.cli("-v", "run", "--once", "--now", NOW, "--json")  # debug logs too
     assert second.exit_code == 0, second.stdout
     assert [m["outcome"] for m in json.loads(second.stdout)["messages"]] == ["processed"]
     assert service.grants.count("refresh_token") > refreshes  # asked again, after expiry
@@ -281,7 +300,10 @@ def test_an_oauth2_only_mailbox_is_read_and_answered_across_a_token_expiry(
 
     assert _folders(oauth_dovecot, service) == {"INBOX": 0, "pecflow/processed": 2}
     assert len(smtp.messages) == 2 and smtp.logins == [USER, USER]
-    assert CLIENT_SECRET not in (first.stdout + first.stderr + second.stdout + second.stderr)
+    said = first.stdout + first.stderr + second.stdout + second.stderr + login.stdout
+    assert "DEBUG" in said
+    for secret in [CLIENT_SECRET, *service.access, *service.refresh]:
+        assert secret not in said
 
 
 def test_settings_refuse_a_client_secret_in_the_toml(tmp_path: Path) -> None:
@@ -325,7 +347,9 @@ def test_oauth2_logins_need_the_whole_identity_and_read_the_secret_from_file_or_
     assert settings.smtp.oauth2.secret() == "from-file"
     assert settings.oauth2.token_file == settings.paths.data_dir / "oauth2-token.json"
     monkeypatch.setenv("PECFLOW_OAUTH2__CLIENT_SECRET", "from-env")
-    assert _settings(tmp_path, login + identity).imap.oauth2.secret() == "from-env"
+    settings = _settings(tmp_path, login + identity)
+    assert settings.imap.oauth2.secret() == "from-env"
+    assert masked_settings(settings)["oauth2"]["client_secret"] == "********"
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, '[oauth2]\nprovider = "google"\nflow = "app"\n')
     assert "Google needs flow" in str(caught.value)
