@@ -89,8 +89,10 @@ class OAuth2Settings(_Section):
     PECFLOW_OAUTH2__CLIENT_SECRET, never the TOML."""
 
     provider: Literal["microsoft", "google"] = "microsoft"
-    # app: the application's own access (Microsoft's client credentials, no person involved);
-    # user: a person consents once (`pecflow mailbox login`), a refresh token is kept.
+    # app: the application's own access, no person involved (Microsoft's client credentials;
+    # a Google Workspace service account with domain-wide delegation, its JSON key as
+    # client_secret_file); user: a person consents once (`pecflow mailbox login`), a refresh
+    # token is kept.
     flow: Literal["app", "user"] = "app"
     tenant: str = ""  # Microsoft: the directory (tenant) id or domain
     client_id: str = ""
@@ -108,12 +110,6 @@ class OAuth2Settings(_Section):
     token_file: Path = Path("oauth2-token.json")
     refresh_margin_seconds: float = Field(default=300.0, ge=0)  # renew this long before expiry
     timeout_seconds: float = Field(default=30.0, gt=0)
-
-    @model_validator(mode="after")
-    def _complete(self) -> OAuth2Settings:
-        if self.provider == "google" and self.flow == "app":
-            raise ValueError('flow "app" is Microsoft\'s; Google needs flow = "user"')
-        return self
 
     def secret(self) -> str:
         """The client secret from the file when one is named, else from the environment."""
@@ -504,12 +500,22 @@ def _oauth2_whole(settings: Settings) -> None:
     for section, login in (("imap", settings.imap), ("smtp", settings.smtp)):
         if login.auth != "oauth2":
             continue
-        needed = ["client_id"] + (["tenant"] if settings.oauth2.provider == "microsoft" else [])
-        missing = [f"oauth2.{key}" for key in needed if not getattr(settings.oauth2, key)]
+        missing = [
+            f"oauth2.{key}"
+            for key in _oauth2_needs(settings.oauth2)
+            if not getattr(settings.oauth2, key)
+        ]
         if not login.username:
             missing.insert(0, f"{section}.username")
         if missing:
             raise ConfigError(f'{section}.auth: "oauth2" needs ' + ", ".join(missing))
+
+
+def _oauth2_needs(oauth2: OAuth2Settings) -> list[str]:
+    if oauth2.provider == "microsoft":
+        return ["client_id", "tenant"]
+    # A service account's key file names the account; a consent needs the OAuth client.
+    return ["client_secret_file"] if oauth2.flow == "app" else ["client_id"]
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:

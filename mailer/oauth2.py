@@ -33,6 +33,7 @@ DEFAULT_SCOPES = {
         "https://outlook.office365.com/IMAP.AccessAsUser.All",
         "https://outlook.office365.com/SMTP.Send",
     ],
+    ("google", "app"): ["https://mail.google.com/"],
     ("google", "user"): ["https://mail.google.com/"],
 }
 LOGIN_NEEDED = "run `pecflow mailbox login` once to give pecflow the mailbox's consent"
@@ -92,6 +93,8 @@ def scopes(settings: OAuth2Settings) -> list[str]:
 
 def _fetcher(settings: OAuth2Settings, username: str) -> Callable[[], AccessToken]:
     if settings.provider == "google":
+        if settings.flow == "app":
+            return partial(_google_service_account_token, settings, username)
         return partial(_google_token, settings)
     if settings.flow == "app":
         return partial(_microsoft_app_token, settings)
@@ -220,7 +223,7 @@ def _access(settings: OAuth2Settings, result: dict[str, Any]) -> AccessToken:
     if "access_token" not in result:
         error = result.get("error", "no access token")
         described = _first_line(str(result.get("error_description", "")))
-        hint = f" ({LOGIN_NEEDED})" if error == "invalid_grant" else ""
+        hint = f" ({LOGIN_NEEDED})" if settings.flow == "user" and error == "invalid_grant" else ""
         raise OAuth2Error(f"OAuth2 {_where(settings)}: {error}: {described}{hint}")
     return AccessToken(result["access_token"], time.time() + float(result.get("expires_in", 0)))
 
@@ -256,6 +259,12 @@ def mailbox_login(
 ) -> str:
     """`pecflow mailbox login`: the one-time consent the identity needs, if any; returns what
     was done, in one line."""
+    if settings.flow == "app":
+        _fetcher(settings, username)()
+        return (
+            "app-only credentials need no consent: the identity service gave pecflow a token "
+            f"for {username}"
+        )
     if settings.provider == "google":
         if not refresh_token:
             raise OAuth2Error(
@@ -264,12 +273,6 @@ def mailbox_login(
             )
         google_refresh(settings, refresh_token)
         return f"refresh token checked and stored in {settings.token_file}"
-    if settings.flow == "app":
-        _microsoft_app_token(settings)
-        return (
-            "app-only credentials (client credentials) need no consent: the identity platform "
-            f"gave pecflow a token for {username}"
-        )
     who = microsoft_device_login(settings, username, show)
     return f"consent of {who} stored in {settings.token_file}"
 
@@ -289,11 +292,29 @@ def _google_token(settings: OAuth2Settings) -> AccessToken:
     return google_refresh(settings, refresh_token)
 
 
+def _google_service_account_token(settings: OAuth2Settings, username: str) -> AccessToken:
+    """A Workspace service account with domain-wide delegation acting as the mailbox: its
+    key (the JSON file) signs the request, no refresh token and no consent."""
+    from google.oauth2 import service_account
+
+    path = settings.client_secret_file
+    if path is None:
+        raise OAuth2Error("OAuth2 google: no service account key (oauth2.client_secret_file)")
+    try:
+        credentials = service_account.Credentials.from_service_account_file(
+            str(path), scopes=scopes(settings), subject=username
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a service account key"
+        raise OAuth2Error(f"OAuth2 google: {path}: {reason}") from None
+    if settings.authority:
+        credentials = credentials.with_token_uri(settings.authority)
+    return _google_token_from(settings, credentials)
+
+
 def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
     """An access token for the refresh token; the refresh token the provider then holds valid
     (the same, or a rotated one) is in the token file when this returns."""
-    import google.auth.exceptions
-    from google.auth.transport.requests import Request
     from google.oauth2.credentials import Credentials
 
     credentials = Credentials(
@@ -304,17 +325,7 @@ def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
         client_secret=settings.secret(),
         scopes=scopes(settings),
     )
-    try:
-        credentials.refresh(Request(_http(settings)))
-    except google.auth.exceptions.RefreshError as exc:
-        error = exc.args[0] if exc.args else "refresh refused"
-        hint = f" ({LOGIN_NEEDED})" if "invalid_grant" in str(error) else ""
-        raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(error))}{hint}") from None
-    except google.auth.exceptions.TransportError as exc:
-        cause = type(exc.__cause__ or exc).__name__
-        raise OAuth2Error(
-            f"OAuth2 {_where(settings)}: cannot reach {_authority(settings)}: {cause}"
-        ) from None
+    token = _google_token_from(settings, credentials)
     stored = read_token_file(settings.token_file)
     if (
         stored is None
@@ -323,6 +334,26 @@ def google_refresh(settings: OAuth2Settings, refresh_token: str) -> AccessToken:
         write_token_file(
             settings.token_file, json.dumps({"refresh_token": credentials.refresh_token})
         )
+    return token
+
+
+def _google_token_from(settings: OAuth2Settings, credentials: Any) -> AccessToken:
+    """Refreshed google-auth credentials' access token, their troubles as OAuth2Error."""
+    import google.auth.exceptions
+    from google.auth.transport.requests import Request
+
+    try:
+        credentials.refresh(Request(_http(settings)))
+    except google.auth.exceptions.RefreshError as exc:
+        error = exc.args[0] if exc.args else "refresh refused"
+        consent = settings.flow == "user" and "invalid_grant" in str(error)
+        hint = f" ({LOGIN_NEEDED})" if consent else ""
+        raise OAuth2Error(f"OAuth2 {_where(settings)}: {_first_line(str(error))}{hint}") from None
+    except google.auth.exceptions.TransportError as exc:
+        cause = type(exc.__cause__ or exc).__name__
+        raise OAuth2Error(
+            f"OAuth2 {_where(settings)}: cannot reach {_authority(settings)}: {cause}"
+        ) from None
     expiry = (
         credentials.expiry.replace(tzinfo=UTC).timestamp() if credentials.expiry else time.time()
     )
@@ -393,7 +424,7 @@ def _authority(settings: OAuth2Settings) -> str:
 
 
 def _where(settings: OAuth2Settings) -> str:
-    return f"{settings.provider} {settings.client_id}"
+    return f"{settings.provider} {settings.client_id}".strip()
 
 
 def _first_line(text: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 import jwt
 from aiosmtpd.smtp import SMTP, AuthResult
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import Mailbox
 
@@ -186,7 +187,7 @@ class TokenService:
         grant = form.get("grant_type", "")
         with self._lock:
             self.grants.append(grant)
-        if form.get("client_id") != CLIENT_ID:
+        if form.get("client_id") != CLIENT_ID and "assertion" not in form:
             return 400, {"error": "invalid_client", "error_description": "AADSTS700016: unknown"}
         if grant == "client_credentials":
             if not self._client_proved(form):
@@ -198,6 +199,8 @@ class TokenService:
                 if self.pending_polls >= 0:
                     return 400, {"error": "authorization_pending"}
             return 200, self._tokens(refresh=True, google=google, identity=True)
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" and google:
+            return self._service_account(form.get("assertion", ""))
         if grant == "refresh_token":
             with self._lock:
                 user = self.refresh.get(form.get("refresh_token", ""))
@@ -211,6 +214,54 @@ class TokenService:
             answer = self._tokens(refresh=self.rotate, google=google)
             return 200, answer
         return 400, {"error": "unsupported_grant_type"}
+
+    def service_account_key(self) -> Path:
+        """A Google service account's JSON key, as the Cloud console gives it."""
+        key = self.root / "service-account.key"
+        subprocess.run(
+            ["openssl", "genpkey", "-algorithm", "RSA", "-out", str(key)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        private = key.read_text()
+        self.service_public_key = serialization.load_pem_private_key(
+            private.encode(), None
+        ).public_key()
+        path = self.root / "service-account.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "pecflow-test",
+                    "private_key_id": "key-1",
+                    "private_key": private,
+                    "client_email": "pecflow@pecflow-test.iam.gserviceaccount.com",
+                    "client_id": "1234567890",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                }
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    def _service_account(self, assertion: str) -> tuple[int, dict[str, Any]]:
+        """Domain-wide delegation: a JWT signed with the account's key, `sub` the mailbox."""
+        try:
+            claims = jwt.decode(
+                assertion,
+                self.service_public_key,  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                audience="https://oauth2.googleapis.com/token",  # google-auth's, whatever URL
+            )
+        except jwt.InvalidTokenError:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        with self._lock:
+            self.assertions.append(claims)
+        if claims.get("sub") != self.user:
+            return 401, {
+                "error": "unauthorized_client",
+                "error_description": "Client is unauthorized",
+            }
+        return 200, self._tokens(refresh=False, google=True)
 
     def _client_proved(self, form: dict[str, str]) -> bool:
         """The client secret, or a client assertion signed with the app certificate's key."""

@@ -161,6 +161,30 @@ def test_a_certificate_proves_the_app_instead_of_a_secret(
 
 
 @pytest.mark.integration
+def test_a_google_service_account_acts_as_the_mailbox_without_consent(
+    service: TokenService, tmp_path: Path
+) -> None:
+    identity = _identity(
+        service,
+        tmp_path,
+        provider="google",
+        client_id="",
+        client_secret_file=service.service_account_key(),
+        authority=service.google_token_url,
+    )
+    done = oauth2.mailbox_login(identity, USER, print)
+    assert done.startswith("app-only credentials need no consent")
+    assert service.introspect(token_source(identity, USER).token())["active"]
+    assert [claims["sub"] for claims in service.assertions] == [USER, USER]
+    assert not identity.token_file.exists()  # nothing to keep
+
+    oauth2._sources.clear()
+    with pytest.raises(OAuth2Error) as caught:
+        token_source(identity, "someone.else@example.it").token()
+    assert str(caught.value).startswith("OAuth2 google: unauthorized_client")
+
+
+@pytest.mark.integration
 def test_a_wrong_client_secret_is_one_line_naming_the_providers_error(
     service: TokenService, tmp_path: Path
 ) -> None:
@@ -351,8 +375,8 @@ def test_oauth2_logins_need_the_whole_identity_and_read_the_secret_from_file_or_
     assert settings.imap.oauth2.secret() == "from-env"
     assert masked_settings(settings)["oauth2"]["client_secret"] == "********"
     with pytest.raises(ConfigError) as caught:
-        _settings(tmp_path, '[oauth2]\nprovider = "google"\nflow = "app"\n')
-    assert "Google needs flow" in str(caught.value)
+        _settings(tmp_path, login + '[oauth2]\nprovider = "google"\nflow = "app"\n')
+    assert str(caught.value) == 'smtp.auth: "oauth2" needs oauth2.client_secret_file'
 
 
 @pytest.mark.integration
