@@ -63,13 +63,11 @@ class TokenSource:
         self._fetch = fetch
         self._held: AccessToken | None = None
         self._lock = threading.Lock()
-        self.fetched = 0  # how many tokens the provider gave (a process's health, the tests)
 
     def token(self) -> str:
         with self._lock:
             if not still_good(self._held, time.time(), self.settings.refresh_margin_seconds):
                 self._held = self._fetch()
-                self.fetched += 1
             assert self._held is not None
             return self._held.value
 
@@ -101,9 +99,6 @@ def _fetcher(settings: OAuth2Settings, username: str) -> Callable[[], AccessToke
     return partial(_microsoft_user_token, settings, username)
 
 
-# --- Microsoft (msal) -------------------------------------------------------------------------
-
-
 def _http(settings: OAuth2Settings) -> Any:
     """The HTTP session both libraries use: every request with the timeout and verified
     against `oauth2.ca_file` when set (given per request: requests lets REQUESTS_CA_BUNDLE
@@ -117,6 +112,9 @@ def _http(settings: OAuth2Settings) -> Any:
         verify=str(settings.ca_file) if settings.ca_file else True,
     )
     return session
+
+
+# --- Microsoft (msal) -------------------------------------------------------------------------
 
 
 def _msal_options(settings: OAuth2Settings) -> dict[str, Any]:
