@@ -180,6 +180,9 @@ class ImapSettings(_Login):
     ignored_folder: str = "pecflow/ignored"
     keyword: str = "PecflowDone"
     fetch_chunk: int = Field(default=25, ge=1, le=1000)
+    # `pecflow scheduler` keeps an IDLE connection on the folder and polls as soon as the
+    # server announces new mail (the crontab poll stays as the safety net).
+    idle: bool = False
 
     @field_validator("security")
     @classmethod

@@ -472,12 +472,12 @@ def _print_report(st: Store, report: RunReport, as_json: bool) -> None:
         (orders, "orders touched", ["code", "customer", "total", "state", "label"]),
         (emails, "e-mails", ["ref", "outcome", "detail"]),
     )
-    for rows, title, columns in tables:
+    for shown, title, columns in tables:
         batch = f" (batch {report.batch_id})" if title == "messages" else ""
-        emit(rows[:RUN_ROWS], False, title + batch, columns)
-        if len(rows) > RUN_ROWS:
+        emit(shown[:RUN_ROWS], False, title + batch, columns)
+        if len(shown) > RUN_ROWS:
             typer.echo(
-                f"... and {len(rows) - RUN_ROWS} more {title.split()[0]}: "
+                f"... and {len(shown) - RUN_ROWS} more {title.split()[0]}: "
                 f"pecflow batches show {report.batch_id}"
             )
     dry = " (dry run: nothing was kept)" if report.dry_run else ""

@@ -107,6 +107,13 @@ class ImapMailbox:
         assert self.client is not None, "use ImapMailbox as a context manager"
         return self.client
 
+    @contextmanager
+    def driving(self, doing: str) -> Iterator[IMAPClient]:
+        """The client, for a caller that drives it itself (the IDLE watcher); server trouble
+        becomes one ImapError, as in every call of this class."""
+        with _reasons(self.settings, doing):
+            yield self._client
+
     def select(self) -> FolderStatus:
         with _reasons(self.settings, f"select {self.settings.folder}"):
             info = self._client.select_folder(self.settings.folder)
