@@ -440,3 +440,30 @@ def test_imap_says_what_failed_a_refused_token_or_an_unreachable_authority(
         f"IMAP 127.0.0.1:{oauth_dovecot.port}: login: OAuth2 microsoft {CLIENT_ID}: "
         f"cannot reach {settings.oauth2.authority.split('/')[2]}: ConnectionError"
     )
+
+
+@pytest.mark.integration
+def test_the_idle_watcher_logs_in_with_a_token_and_hears_new_mail(
+    service: TokenService, oauth_dovecot: Dovecot, tmp_path: Path
+) -> None:
+    from mailer.inbound.idle import IdleWatcher
+    from tests.test_idle import _Calls, _question
+
+    (tmp_path / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
+    config = tmp_path / "pecflow.toml"
+    config.write_text(
+        f'[imap]\nhost = "127.0.0.1"\nport = {oauth_dovecot.port}\nsecurity = "plain"\n'
+        f'allow_plain = true\nusername = "{USER}"\nauth = "oauth2"\ntimeout_seconds = 5\n'
+        f'[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\nclient_secret_file = "secret"\n'
+        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
+        encoding="utf-8",
+    )
+    calls = _Calls()
+    watcher = IdleWatcher(load_settings(config).imap, calls, reissue_seconds=0.3).start()
+    try:
+        calls.wait_past(0, 10)  # connected, by a token
+        _append(oauth_dovecot, service, _question())
+        assert calls.wait_past(1, 5) < 2
+    finally:
+        assert watcher.stop(5)
+    assert service.grants == ["client_credentials"]
