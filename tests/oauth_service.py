@@ -19,6 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ class Issued:
 
 @dataclass
 class TokenService:
-    """Start with `start()`, stop with `stop()`; `user` is the mailbox every grant is for."""
+    """Start with `start()`, stop with `stop()`; `user` is the mailbox every grant is for;
+    `root` holds its keys and certificates (made on the first start there)."""
 
     root: Path
     user: str
@@ -63,13 +65,11 @@ class TokenService:
     def start(self) -> TokenService:
         self.ca_file = self.root / "token-service.pem"
         key = self.root / "token-service.key"
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                "-keyout", str(key), "-out", str(self.ca_file),
-            ],
-            check=True, capture_output=True, timeout=60,
+        _made(
+            self.ca_file,
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(self.ca_file),
         )  # fmt: skip
         self._app_certificate()
         handler = _handler(self)
@@ -81,26 +81,23 @@ class TokenService:
         self._servers = [secure, plain]
         for server in self._servers:
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            serve = partial(server.serve_forever, poll_interval=0.05)  # a quick stop
+            threading.Thread(target=serve, daemon=True).start()
         return self
 
     def _app_certificate(self) -> None:
         """The app registration's certificate: `app_pfx` is what pecflow is given."""
         key, certificate = self.root / "app.key", self.root / "app.pem"
         self.app_pfx = self.root / "app.pfx"
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=pecflow-app", "-keyout", str(key), "-out", str(certificate),
-            ],
-            check=True, capture_output=True, timeout=60,
+        _made(
+            certificate,
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=pecflow-app", "-keyout", str(key), "-out", str(certificate),
         )  # fmt: skip
-        subprocess.run(
-            [
-                "openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(certificate),
-                "-out", str(self.app_pfx), "-passout", "pass:",
-            ],
-            check=True, capture_output=True, timeout=60,
+        _made(
+            self.app_pfx,
+            "openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(certificate),
+            "-out", str(self.app_pfx), "-passout", "pass:",
         )  # fmt: skip
         self.app_public_key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
 
@@ -218,10 +215,7 @@ class TokenService:
     def service_account_key(self) -> Path:
         """A Google service account's JSON key, as the Cloud console gives it."""
         key = self.root / "service-account.key"
-        subprocess.run(
-            ["openssl", "genpkey", "-algorithm", "RSA", "-out", str(key)],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        _made(key, "openssl", "genpkey", "-algorithm", "RSA", "-out", str(key))
         private = key.read_text()
         self.service_public_key = serialization.load_pem_private_key(
             private.encode(), None
@@ -306,6 +300,13 @@ class TokenService:
                 json.dumps({"uid": "object-1", "utid": "tenant-1"}).encode()
             )
         return answer
+
+
+def _made(path: Path, *command: str) -> None:
+    """Run the key-making command unless its product exists: keys made once in `root` serve
+    every service started there (RSA keys cost a second each)."""
+    if not path.exists():
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
 def _b64(data: bytes) -> str:

@@ -34,9 +34,14 @@ NOW = "2026-11-20T12:00:00+01:00"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
+@pytest.fixture(scope="session")
+def service_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("token-service")
+
+
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[TokenService]:
-    started = TokenService(tmp_path, USER).start()
+def service(service_keys: Path) -> Iterator[TokenService]:
+    started = TokenService(service_keys, USER).start()
     try:
         yield started
     finally:
