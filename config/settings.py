@@ -20,10 +20,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -80,23 +82,73 @@ class MailSettings(_Section):
     ops_address: str = ""
 
 
+class OAuth2Settings(_Section):
+    """The mailbox's OAuth2 identity, shared by IMAP and SMTP (`auth = "oauth2"`): one app
+    registration and one token serve both on Microsoft 365 and Gmail, and one consent
+    (`pecflow mailbox login`) covers both. The client secret comes from a file or
+    PECFLOW_OAUTH2__CLIENT_SECRET, never the TOML."""
+
+    provider: Literal["microsoft", "google"] = "microsoft"
+    # app: the application's own access, no person involved (Microsoft's client credentials;
+    # a Google Workspace service account with domain-wide delegation, its JSON key as
+    # client_secret_file); user: a person consents once (`pecflow mailbox login`), a refresh
+    # token is kept.
+    flow: Literal["app", "user"] = "app"
+    tenant: str = ""  # Microsoft: the directory (tenant) id or domain
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    client_secret_file: Path | None = None
+    # Microsoft, instead of a secret: a PKCS#12 (.pfx) file holding the app's private key and
+    # its certificate (uploaded to the app registration), without a passphrase, mode 0600.
+    client_certificate_file: Path | None = None
+    scopes: list[str] = Field(default_factory=list)  # empty: the provider's for IMAP and SMTP
+    # Microsoft: the authority URL (default https://login.microsoftonline.com/<tenant>);
+    # Google: the token endpoint. For a private identity service, or the tests'.
+    authority: str = ""
+    ca_file: Path | None = None  # a private CA vouching for the authority's certificate
+    # The refresh token (Google) or the token cache (Microsoft, user flow); in data_dir.
+    token_file: Path = Path("oauth2-token.json")
+    refresh_margin_seconds: float = Field(default=300.0, ge=0)  # renew this long before expiry
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def secret(self) -> str:
+        """The client secret from the file when one is named, else from the environment."""
+        return _read_secret(self.client_secret_file, "oauth2.client_secret_file") or (
+            self.client_secret.get_secret_value()
+        )
+
+
+def _read_secret(path: Path | None, key: str) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read ({exc.strerror})") from exc
+
+
 class _Login(_Section):
-    """A server login whose password comes from the environment or a file, never the TOML."""
+    """A server login whose password comes from the environment or a file, never the TOML;
+    or an OAuth2 login with the [oauth2] identity."""
 
     _section: ClassVar[str]
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: Path | None = None
+    auth: Literal["password", "oauth2"] = "password"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    _oauth2: OAuth2Settings | None = PrivateAttr(default=None)  # given by Settings
+
+    @property
+    def oauth2(self) -> OAuth2Settings:
+        """The [oauth2] identity this login uses when `auth = "oauth2"`."""
+        assert self._oauth2 is not None, "made by Settings"
+        return self._oauth2
 
     def secret_password(self) -> str:
         """The password from the file when one is named, else from the value."""
         if self.password_file is not None:
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                key = f"{self._section}.password_file"
-                raise ConfigError(f"{key}: cannot read ({exc.strerror})") from exc
+            return _read_secret(self.password_file, f"{self._section}.password_file")
         return self.password.get_secret_value()
 
 
@@ -351,6 +403,13 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     signatures: SignaturesSettings = Field(default_factory=SignaturesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    oauth2: OAuth2Settings = Field(default_factory=OAuth2Settings)
+
+    @model_validator(mode="after")
+    def _oauth2_logins(self) -> Settings:
+        """Each login that says `auth = "oauth2"` uses the one identity."""
+        self.imap._oauth2 = self.smtp._oauth2 = self.oauth2
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -414,6 +473,12 @@ def load_settings(path: Path | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config_path} is not valid TOML: {exc}") from exc
         base = config_path.resolve().parent
+    oauth2 = data.get("oauth2")
+    if isinstance(oauth2, dict) and oauth2.get("client_secret"):
+        raise ConfigError(
+            f"oauth2.client_secret: not in {config_path}: name a file readable by the service "
+            "only (oauth2.client_secret_file) or set PECFLOW_OAUTH2__CLIENT_SECRET"
+        )
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -426,6 +491,12 @@ def load_settings(path: Path | None = None) -> Settings:
             login.password_file = (base / login.password_file).resolve()
     settings.fulfilment.seal_key_file = paths.data_dir / settings.fulfilment.seal_key_file
     settings.web.secret_key_file = paths.data_dir / settings.web.secret_key_file
+    _oauth2_whole(settings)
+    oauth2 = settings.oauth2
+    oauth2.token_file = paths.data_dir / oauth2.token_file
+    for key in ("client_secret_file", "client_certificate_file", "ca_file"):
+        if getattr(oauth2, key) is not None:
+            setattr(oauth2, key, (base / getattr(oauth2, key)).resolve())
     if settings.smtp.ca_file is not None:
         settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
     if settings.imap.ca_file is not None:
@@ -438,6 +509,29 @@ def load_settings(path: Path | None = None) -> Settings:
     return settings
 
 
+def _oauth2_whole(settings: Settings) -> None:
+    """A login set to OAuth2 names its mailbox, and the identity names its application."""
+    for section, login in (("imap", settings.imap), ("smtp", settings.smtp)):
+        if login.auth != "oauth2":
+            continue
+        missing = [
+            f"oauth2.{key}"
+            for key in _oauth2_needs(settings.oauth2)
+            if not getattr(settings.oauth2, key)
+        ]
+        if not login.username:
+            missing.insert(0, f"{section}.username")
+        if missing:
+            raise ConfigError(f'{section}.auth: "oauth2" needs ' + ", ".join(missing))
+
+
+def _oauth2_needs(oauth2: OAuth2Settings) -> list[str]:
+    if oauth2.provider == "microsoft":
+        return ["client_id", "tenant"]
+    # A service account's key file names the account; a consent needs the OAuth client.
+    return ["client_secret_file"] if oauth2.flow == "app" else ["client_id"]
+
+
 def masked_settings(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets masked, for `pecflow config show`."""
     from sqlalchemy.engine import make_url
@@ -447,4 +541,6 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     for section in ("smtp", "imap"):
         secret = getattr(settings, section).password.get_secret_value()
         data[section]["password"] = "********" if secret else ""
+    secret = settings.oauth2.client_secret.get_secret_value()
+    data["oauth2"]["client_secret"] = "********" if secret else ""
     return data

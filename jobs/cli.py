@@ -714,6 +714,32 @@ def mailbox_check(as_json: JsonOpt = False) -> None:
     emit(row["capabilities"], as_json, "capabilities")
 
 
+@mailbox_app.command("login")
+def mailbox_login(
+    refresh_token_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-token-stdin", help="Google: read the consent's refresh token from stdin."
+        ),
+    ] = False,
+) -> None:
+    """Give pecflow the mailbox's OAuth2 consent once (Microsoft: a device code to enter in a
+    browser, signed in as the mailbox; Google: the refresh token on stdin). App-only
+    credentials need none: this then checks that a token can be had."""
+    from mailer.oauth2 import OAuth2Error, mailbox_login
+
+    cfg = settings()
+    logins = [login for login in (cfg.imap, cfg.smtp) if login.auth == "oauth2"]
+    if not logins:
+        raise UserError('neither imap.auth nor smtp.auth is "oauth2": there is nothing to log in')
+    refresh_token = sys.stdin.readline().strip() if refresh_token_stdin else None
+    try:
+        done = mailbox_login(cfg.oauth2, logins[0].username, typer.echo, refresh_token)
+    except OAuth2Error as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(done)
+
+
 # --- scheduler, report ------------------------------------------------------------------------
 
 

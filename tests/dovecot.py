@@ -46,15 +46,21 @@ class Dovecot:
         separator: str = "",
         prefix: str = "",
         password: str = PASSWORD,
-        mechanisms: str = "plain login",
+        mechanisms: str = "",
         rawlog: bool = False,
+        oauth2: str = "",
     ) -> None:
         """`parent`: where its temporary folder goes (a bench's large store: a RAM disk).
         The rest make the server differ as others do: capabilities it does not announce
         (`{"MOVE", "UIDPLUS"}`), the folder separator (`""` keeps Dovecot's own for
         Maildir, `.`; `/` is the other common one) and the namespace's prefix (Courier's
         `INBOX.`: every folder under INBOX), the user's password (any UTF-8), the SASL
-        mechanisms it offers, and `rawlog`: what clients send, in `rawlogs()`."""
+        mechanisms it offers (by default `plain login`, or with `oauth2` `xoauth2
+        oauthbearer`), and `rawlog`: what clients send, in `rawlogs()`. `oauth2`: a token
+        introspection URL; the server then takes OAuth2 logins only, each token asked of
+        that URL (RFC 7662, POST)."""
+        self.oauth2 = oauth2
+        mechanisms = mechanisms or ("xoauth2 oauthbearer" if oauth2 else "plain login")
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run the tests with scripts/test.sh")
         self.root = Path(tempfile.mkdtemp(prefix="pecflow-dovecot-", dir=parent))
@@ -156,10 +162,7 @@ default_internal_user = dovecot
 default_internal_group = dovecot
 first_valid_uid = {MAIL_UID}
 mail_location = maildir:~/Maildir
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.root}/passwd
-}}
+{self._passdb()}
 userdb {{
   driver = passwd-file
   args = username_format=%u {self.root}/passwd
@@ -190,6 +193,34 @@ protocol imap {{
 """,
             encoding="utf-8",
         )
+
+    def _passdb(self) -> str:
+        if not self.oauth2:
+            return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}"""
+        settings = self.root / "dovecot-oauth2.conf.ext"
+        settings.write_text(
+            f"""introspection_mode = post
+introspection_url = {self.oauth2}
+username_attribute = username
+active_attribute = active
+active_value = true
+""",
+            encoding="utf-8",
+        )
+        # No growing penalty after each refused token (the tests refuse several in a row).
+        return f"""service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = {self.mechanisms}
+  args = {settings}
+}}"""
 
     def start(self) -> Dovecot:
         self._write_config()

@@ -35,6 +35,7 @@ from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from config.settings import ImapSettings
+from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from pipeline.sources import (
     OUTCOME_FOLDER,
     Capability,
@@ -76,7 +77,7 @@ class ImapError(SourceError):
 def _reasons(settings: ImapSettings, doing: str) -> Iterator[None]:
     try:
         yield
-    except (IMAPClientError, imaplib.IMAP4.error) as exc:
+    except (IMAPClientError, imaplib.IMAP4.error, OAuth2Error) as exc:
         raise ImapError(f"IMAP {settings.host}:{settings.port}: {doing}: {exc}") from None
     except (TimeoutError, OSError, ssl.SSLError) as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
@@ -119,7 +120,7 @@ class ImapMailbox:
                 client.starttls(context)
             client.normalise_times = False
         with _reasons(s, "login"):
-            self.login_method = _log_in(client, s.username, s.secret_password())
+            self.login_method = _log_in(client, s)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -396,11 +397,17 @@ def _move_by(client: IMAPClient) -> str:
     return next((c for c in ("MOVE", "UIDPLUS") if client.has_capability(c)), "COPY")
 
 
-def _log_in(client: IMAPClient, username: str, password: str) -> str:
+def _log_in(client: IMAPClient, s: ImapSettings) -> str:
+    """Log in as the settings say; returns the method used (`mailbox check` tells it)."""
+    if s.auth == "oauth2":
+        return _log_in_by_token(client, s)
+    return _log_in_by_password(client, s.username, s.secret_password())
+
+
+def _log_in_by_password(client: IMAPClient, username: str, password: str) -> str:
     """`AUTHENTICATE PLAIN` whenever the server offers it, not only for a password that is
     not ASCII: one path for every password (RFC 4616's UTF-8, where LOGIN is ASCII only and
-    imaplib cannot even send it otherwise). LOGIN for the servers without it. Returns the
-    method used."""
+    imaplib cannot even send it otherwise). LOGIN for the servers without it."""
     if client.has_capability("AUTH=PLAIN"):
         client.plain_login(username, password)
         return "AUTHENTICATE PLAIN"
@@ -411,6 +418,22 @@ def _log_in(client: IMAPClient, username: str, password: str) -> str:
         )
     client.login(username, password)
     return "LOGIN"
+
+
+def _log_in_by_token(client: IMAPClient, s: ImapSettings) -> str:
+    """An OAuth2 access token (asked at each login: the source hands out the one it holds
+    while it is valid) by SASL OAUTHBEARER (RFC 7628) where the server offers it, else
+    XOAUTH2 (Microsoft 365 offers only that)."""
+    token = token_source(s.oauth2, s.username).token()
+    mechanism = "OAUTHBEARER" if client.has_capability("AUTH=OAUTHBEARER") else "XOAUTH2"
+    try:
+        client.sasl_login(mechanism, sasl_responder(mechanism, s.username, token))
+    except IMAPClientError as exc:
+        raise IMAPClientError(
+            f"{exc} (the server refused {s.username}'s OAuth2 token: check imap.username and "
+            "the [oauth2] app's IMAP permission)"
+        ) from None
+    return f"AUTHENTICATE {mechanism} (OAuth2)"
 
 
 def may_hold_new(status: FolderStatus, last_uid: int) -> bool:

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from pipeline.outbox import due_emails
 from pipeline.rules.statuses import OutboxStatus, outbox_transition
 from pipeline.seal import WIPED, SealError, unseal
@@ -161,7 +162,11 @@ def connect(settings: Settings) -> smtplib.SMTP:
     try:
         if smtp.security == "starttls":
             client.starttls(context=context)
-        if smtp.username:
+        if smtp.auth == "oauth2":
+            client.ehlo_or_helo_if_needed()
+            token = token_source(smtp.oauth2, smtp.username).token()
+            client.auth("XOAUTH2", sasl_responder("XOAUTH2", smtp.username, token))
+        elif smtp.username:
             client.login(smtp.username, smtp.secret_password())
         client.ehlo_or_helo_if_needed()
     except BaseException:
@@ -195,8 +200,8 @@ def send_pending(
         return results
     try:
         client = connector(settings)
-    except (OSError, smtplib.SMTPException) as exc:
-        return results + _unreachable(store, due, exc)
+    except (OSError, smtplib.SMTPException, OAuth2Error) as exc:
+        return results + _unreachable(store, settings, due, exc)
     try:
         return results + _send_batch(store, settings, client, due, now)
     finally:
@@ -206,12 +211,23 @@ def send_pending(
             client.close()
 
 
-def _unreachable(store: Store, due: list[int], exc: Exception) -> list[SendResult]:
+def _unreachable(
+    store: Store, settings: Settings, due: list[int], exc: Exception
+) -> list[SendResult]:
     """No row is to blame for a server that cannot be reached, whose certificate does not
-    verify or that refuses the login: none is charged an attempt, so an outage longer than
-    max_attempts passes fails nothing; each shows why it waits and is reported a retry."""
-    if isinstance(exc, smtplib.SMTPAuthenticationError):  # only ops can fix it: an error
-        reason = f"the SMTP server refused the login (check smtp.username and its password): {exc}"
+    verify or that refuses the login, nor for a token that cannot be had: none is charged an
+    attempt, so an outage longer than max_attempts passes fails nothing; each shows why it
+    waits and is reported a retry."""
+    if isinstance(exc, OAuth2Error):
+        reason = f"no OAuth2 token for the SMTP login: {exc}"
+        log.error("outbox: %s", reason)
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):  # only ops can fix it: an error
+        check = (
+            "smtp.username and the [oauth2] app's SMTP permission"
+            if settings.smtp.auth == "oauth2"
+            else "smtp.username and its password"
+        )
+        reason = f"the SMTP server refused the login (check {check}): {exc}"
         log.error("outbox: %s", reason)
     else:
         reason = f"cannot reach the SMTP server: {type(exc).__name__}: {exc}"
