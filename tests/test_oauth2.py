@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from config.settings import OAuth2Settings, load_settings, masked_settings
+from config.settings import OAuth2Settings, Settings, load_settings, masked_settings
 from mailer import oauth2
 from mailer.oauth2 import OAuth2Error, sasl_responder, token_source
 from tests.conftest import Workspace, free_port
@@ -418,22 +418,27 @@ def test_the_smtp_server_refuses_a_revoked_token_at_once_and_offers_no_password_
     assert oauth_smtp[0].logins == [USER]
 
 
+def _app_only_imap(service: TokenService, dovecot: Dovecot, folder: Path) -> Settings:
+    """Settings that read `dovecot` by the app's own token (client credentials)."""
+    (folder / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
+    config = folder / "pecflow.toml"
+    config.write_text(
+        f'[imap]\nhost = "127.0.0.1"\nport = {dovecot.port}\nsecurity = "plain"\n'
+        f'allow_plain = true\nusername = "{USER}"\nauth = "oauth2"\ntimeout_seconds = 5\n'
+        f'[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\nclient_secret_file = "secret"\n'
+        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
+        encoding="utf-8",
+    )
+    return load_settings(config)
+
+
 @pytest.mark.integration
 def test_imap_says_what_failed_a_refused_token_or_an_unreachable_authority(
     service: TokenService, oauth_dovecot: Dovecot, tmp_path: Path
 ) -> None:
     from mailer.inbound.imap import ImapError, ImapMailbox
 
-    (tmp_path / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
-    config = tmp_path / "pecflow.toml"
-    config.write_text(
-        f'[imap]\nhost = "127.0.0.1"\nport = {oauth_dovecot.port}\nsecurity = "plain"\n'
-        f'allow_plain = true\nusername = "{USER}"\nauth = "oauth2"\ntimeout_seconds = 5\n'
-        f'[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\nclient_secret_file = "secret"\n'
-        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
-        encoding="utf-8",
-    )
-    settings = load_settings(config)
+    settings = _app_only_imap(service, oauth_dovecot, tmp_path)
     with ImapMailbox(settings.imap) as box:
         assert box.select().exists == 0
     service.revoke(token_source(settings.oauth2, USER).token())
@@ -458,17 +463,10 @@ def test_the_idle_watcher_logs_in_with_a_token_and_hears_new_mail(
     from mailer.inbound.idle import IdleWatcher
     from tests.test_idle import _Calls, _question
 
-    (tmp_path / "secret").write_text(CLIENT_SECRET, encoding="utf-8")
-    config = tmp_path / "pecflow.toml"
-    config.write_text(
-        f'[imap]\nhost = "127.0.0.1"\nport = {oauth_dovecot.port}\nsecurity = "plain"\n'
-        f'allow_plain = true\nusername = "{USER}"\nauth = "oauth2"\ntimeout_seconds = 5\n'
-        f'[oauth2]\ntenant = "t"\nclient_id = "{CLIENT_ID}"\nclient_secret_file = "secret"\n'
-        f'authority = "{service.authority}"\nca_file = "{service.ca_file}"\n',
-        encoding="utf-8",
-    )
     calls = _Calls()
-    watcher = IdleWatcher(load_settings(config).imap, calls, reissue_seconds=0.3).start()
+    watcher = IdleWatcher(
+        _app_only_imap(service, oauth_dovecot, tmp_path).imap, calls, reissue_seconds=0.3
+    ).start()
     try:
         calls.wait_past(0, 10)  # connected, by a token
         _append(oauth_dovecot, service, _question())
