@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import OAuth2Settings
+from pipeline.private_files import private_draft
 
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
@@ -382,14 +382,8 @@ def write_token_file(path: Path, text: str) -> None:
     """Atomically (a reader sees the old file or the new, never half of one), mode 0600 from
     its first byte, synced before it replaces the old: a rotated refresh token is the only
     valid one, and losing it would mean a new consent."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = private_draft(path, text.encode("utf-8"))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(draft, path)
     except BaseException:
         draft.unlink(missing_ok=True)

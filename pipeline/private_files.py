@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,24 @@ class Tightened:
 
     def __str__(self) -> str:
         return f"{self.path} ({self.before:04o} -> {self.after:04o})"
+
+
+def private_draft(path: Path, data: bytes) -> Path:
+    """`data` in a new file beside `path`, readable by the service only from its first byte
+    and synced: the caller links it into place (first writer wins) or renames it over the old
+    (a reader sees the old file or the new, never half of one), then drops the draft."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+    return draft
 
 
 def sqlite_path(settings: Settings) -> Path | None:

@@ -7,9 +7,10 @@ dump or backup therefore never holds a password in clear; the key file stays on 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipeline.private_files import private_draft
 
 # cryptography loads when an e-mail is sealed or opened, not with every run that may send one.
 if TYPE_CHECKING:
@@ -28,11 +29,7 @@ def private_key(path: Path) -> bytes:
     from cryptography.fernet import Fernet
 
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(Fernet.generate_key())
+        draft = private_draft(path, Fernet.generate_key())
         try:
             os.link(draft, path)  # atomic: a second worker's key never replaces the first
         except FileExistsError:
