@@ -486,27 +486,26 @@ def load_settings(path: Path | None = None) -> Settings:
     paths = settings.paths
     paths.data_dir = (base / paths.data_dir).resolve()
     paths.drop_folder = (base / paths.drop_folder).resolve()
-    for login in (settings.smtp, settings.imap):
-        if login.password_file is not None:
-            login.password_file = (base / login.password_file).resolve()
     settings.fulfilment.seal_key_file = paths.data_dir / settings.fulfilment.seal_key_file
     settings.web.secret_key_file = paths.data_dir / settings.web.secret_key_file
     _oauth2_whole(settings)
     oauth2 = settings.oauth2
     oauth2.token_file = paths.data_dir / oauth2.token_file
-    for key in ("client_secret_file", "client_certificate_file", "ca_file"):
-        if getattr(oauth2, key) is not None:
-            setattr(oauth2, key, (base / getattr(oauth2, key)).resolve())
-    if settings.smtp.ca_file is not None:
-        settings.smtp.ca_file = (base / settings.smtp.ca_file).resolve()
-    if settings.imap.ca_file is not None:
-        settings.imap.ca_file = (base / settings.imap.ca_file).resolve()
-    roots = settings.signatures.trust_roots
-    if roots is not None:
-        settings.signatures.trust_roots = roots = (base / roots).resolve()
-        if not roots.is_file():
-            raise ConfigError(f"signatures.trust_roots: no such file {roots}")
+    for login in (settings.smtp, settings.imap):
+        login.password_file = _beside(base, login.password_file)
+        login.ca_file = _beside(base, login.ca_file)
+    oauth2.client_secret_file = _beside(base, oauth2.client_secret_file)
+    oauth2.client_certificate_file = _beside(base, oauth2.client_certificate_file)
+    oauth2.ca_file = _beside(base, oauth2.ca_file)
+    roots = settings.signatures.trust_roots = _beside(base, settings.signatures.trust_roots)
+    if roots is not None and not roots.is_file():
+        raise ConfigError(f"signatures.trust_roots: no such file {roots}")
     return settings
+
+
+def _beside(base: Path, path: Path | None) -> Path | None:
+    """A file named in the config file, found relative to it."""
+    return None if path is None else (base / path).resolve()
 
 
 def _oauth2_whole(settings: Settings) -> None:
